@@ -1,0 +1,405 @@
+//! Executor configuration (SPEC section 5).
+//!
+//! One set of options, [`Options`], serves every front end: the Rust builder fills
+//! it, the C ABI parses it from JSON, Python from keyword arguments and Node from an
+//! options object (both through serde). Unknown options are refused with `CONFIG`.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{scrub, Error, Result};
+use crate::keys::KeySchema;
+
+/// Environment variable read for the URL when none is given.
+pub const URL_ENV: &str = "STATEFUL_REDIS_URL";
+
+/// The URL used when neither the options nor [`URL_ENV`] give one.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
+
+/// Upper bound of `connections`.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// Bounded retries with exponential backoff and full jitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// Backoff before the second attempt, in milliseconds; doubles each time.
+    pub base_backoff_ms: u64,
+    /// Upper bound of one backoff, in milliseconds.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_backoff_ms: 5,
+            max_backoff_ms: 100,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The jittered pause before attempt number `attempt` (1-based; attempt 2 is the
+    /// first retry).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(2).min(20);
+        let cap = self
+            .base_backoff_ms
+            .saturating_mul(1u64 << exp)
+            .min(self.max_backoff_ms);
+        if cap == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_millis(rand::random_range(0..=cap))
+    }
+}
+
+/// Every option of an executor. Field names are the option names of every binding
+/// (`command_timeout_ms`, ...).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Options {
+    /// `redis://[user:password@]host:port[/db]`, `rediss://...` or `unix:///path`.
+    /// `None`: [`URL_ENV`], else [`DEFAULT_URL`].
+    pub url: Option<String>,
+    /// ACL user name; overrides the URL's.
+    pub username: Option<String>,
+    /// Password; overrides the URL's. Never printed.
+    pub password: Option<String>,
+    /// Database number; overrides the URL's.
+    pub database: Option<i64>,
+    /// Bound on establishing a connection, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Bound on one call, retries included, in milliseconds: no call waits longer.
+    pub command_timeout_ms: u64,
+    /// Multiplexed connections to the server (1 ..= 64). One connection already
+    /// pipelines concurrent calls; more rarely help (see `docs/performance.md`).
+    pub connections: usize,
+    /// Calls in flight at once; beyond that a call fails at once with `BUSY`.
+    pub max_in_flight: usize,
+    /// Retries of calls that are safe to repeat (see `docs/reliability.md`).
+    pub retry: RetryPolicy,
+    /// Key layout.
+    pub key_schema: KeySchemaName,
+    /// Record every operation in the performance monitor.
+    pub monitor: bool,
+    /// Set `TCP_NODELAY` on connections (see `docs/performance.md`).
+    pub tcp_nodelay: bool,
+}
+
+/// Name of a key schema in the options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySchemaName {
+    #[default]
+    Default,
+}
+
+impl KeySchemaName {
+    pub fn schema(self) -> KeySchema {
+        match self {
+            KeySchemaName::Default => KeySchema::Default,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            url: None,
+            username: None,
+            password: None,
+            database: None,
+            connect_timeout_ms: 2_000,
+            command_timeout_ms: 1_000,
+            connections: 1,
+            max_in_flight: 100_000,
+            retry: RetryPolicy::default(),
+            key_schema: KeySchemaName::Default,
+            monitor: true,
+            tcp_nodelay: true,
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("url", &self.url.as_deref().map(scrub_url))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("database", &self.database)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("command_timeout_ms", &self.command_timeout_ms)
+            .field("connections", &self.connections)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("retry", &self.retry)
+            .field("key_schema", &self.key_schema)
+            .field("monitor", &self.monitor)
+            .field("tcp_nodelay", &self.tcp_nodelay)
+            .finish()
+    }
+}
+
+fn scrub_url(url: &str) -> String {
+    scrub(url)
+}
+
+impl Options {
+    /// Parses options from JSON (the C ABI's form). Unknown keys are refused.
+    pub fn from_json(json: &str) -> Result<Options> {
+        if json.trim().is_empty() {
+            return Ok(Options::default());
+        }
+        serde_json::from_str(json).map_err(|e| {
+            // serde's message names the field, never the value of a string.
+            Error::config(format!("invalid configuration: {e}"))
+        })
+    }
+
+    /// Checks the options and resolves the URL into a [`Config`].
+    pub fn build(self) -> Result<Config> {
+        Config::from_options(self)
+    }
+}
+
+/// A checked configuration, ready to connect.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) options: Options,
+    pub(crate) connection_info: ConnectionInfo,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("options", &self.options)
+            .field("server", &self.server_label())
+            .finish()
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            options: Options::default(),
+        }
+    }
+
+    /// Checks options; the URL comes from them, else from `STATEFUL_REDIS_URL`.
+    pub fn from_options(options: Options) -> Result<Config> {
+        let url = match &options.url {
+            Some(url) => url.clone(),
+            None => std::env::var(URL_ENV).unwrap_or_else(|_| DEFAULT_URL.to_string()),
+        };
+        if options.command_timeout_ms == 0 {
+            return Err(Error::config("command_timeout_ms must be at least 1"));
+        }
+        if options.connect_timeout_ms == 0 {
+            return Err(Error::config("connect_timeout_ms must be at least 1"));
+        }
+        if options.connections == 0 || options.connections > MAX_CONNECTIONS {
+            return Err(Error::config(format!(
+                "connections must be between 1 and {MAX_CONNECTIONS}, not {}",
+                options.connections
+            )));
+        }
+        if options.max_in_flight == 0 {
+            return Err(Error::config("max_in_flight must be at least 1"));
+        }
+        if options.retry.max_attempts == 0 {
+            return Err(Error::config("retry.max_attempts must be at least 1"));
+        }
+        if options.database.is_some_and(|db| db < 0) {
+            return Err(Error::config("database must not be negative"));
+        }
+        let connection_info = parse_url(&url)?;
+        let mut redis_settings = connection_info.redis_settings().clone();
+        if let Some(user) = &options.username {
+            redis_settings = redis_settings.set_username(user);
+        }
+        if let Some(password) = &options.password {
+            redis_settings = redis_settings.set_password(password);
+        }
+        if let Some(db) = options.database {
+            redis_settings = redis_settings.set_db(db);
+        }
+        redis_settings = redis_settings.set_lib_name("stateful-redis", env!("CARGO_PKG_VERSION"));
+        let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(options.tcp_nodelay);
+        let connection_info = connection_info
+            .set_redis_settings(redis_settings)
+            .set_tcp_settings(tcp);
+        Ok(Config {
+            options,
+            connection_info,
+        })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_millis(self.options.command_timeout_ms)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.options.connect_timeout_ms)
+    }
+
+    pub fn key_schema(&self) -> KeySchema {
+        self.options.key_schema.schema()
+    }
+
+    /// `host:port` or the socket path, without credentials: safe to print.
+    pub fn server_label(&self) -> String {
+        match self.connection_info.addr() {
+            ConnectionAddr::Tcp(host, port) => format!("{host}:{port}"),
+            ConnectionAddr::TcpTls { host, port, .. } => format!("{host}:{port} (TLS)"),
+            ConnectionAddr::Unix(path) => path.display().to_string(),
+            _ => "unknown address".to_string(),
+        }
+    }
+}
+
+fn parse_url(url: &str) -> Result<ConnectionInfo> {
+    let parsed = redis::parse_redis_url(url).ok_or_else(|| {
+        Error::config(format!(
+            "invalid Redis URL {:?}: expected redis://, rediss:// or unix://",
+            scrub(url)
+        ))
+    })?;
+    if parsed.scheme() == "rediss" {
+        return Err(Error::config(
+            "rediss:// (TLS) is not supported by this build",
+        ));
+    }
+    url.into_connection_info().map_err(|e| {
+        Error::config(format!(
+            "invalid Redis URL {:?}: {}",
+            scrub(url),
+            scrub(&e.to_string())
+        ))
+    })
+}
+
+/// Builds a [`Config`] step by step.
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    options: Options,
+}
+
+impl ConfigBuilder {
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.options.url = Some(url.into());
+        self
+    }
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.options.username = Some(username.into());
+        self
+    }
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.options.password = Some(password.into());
+        self
+    }
+    pub fn database(mut self, database: i64) -> Self {
+        self.options.database = Some(database);
+        self
+    }
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.options.connect_timeout_ms = timeout.as_millis() as u64;
+        self
+    }
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.options.command_timeout_ms = timeout.as_millis() as u64;
+        self
+    }
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.options.connections = connections;
+        self
+    }
+    pub fn max_in_flight(mut self, max_in_flight: usize) -> Self {
+        self.options.max_in_flight = max_in_flight;
+        self
+    }
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.options.retry = retry;
+        self
+    }
+    pub fn monitor(mut self, enabled: bool) -> Self {
+        self.options.monitor = enabled;
+        self
+    }
+    pub fn tcp_nodelay(mut self, nodelay: bool) -> Self {
+        self.options.tcp_nodelay = nodelay;
+        self
+    }
+    pub fn key_schema(mut self, schema: KeySchemaName) -> Self {
+        self.options.key_schema = schema;
+        self
+    }
+    pub fn build(self) -> Result<Config> {
+        Config::from_options(self.options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn json_options_parse_and_refuse_unknown_keys() {
+        let o = Options::from_json(r#"{"url":"redis://127.0.0.1:7000/2","command_timeout_ms":50}"#)
+            .unwrap();
+        assert_eq!(o.command_timeout_ms, 50);
+        let err = Options::from_json(r#"{"nope":1}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Config);
+        assert!(err.message().contains("nope"), "{}", err.message());
+    }
+
+    #[test]
+    fn bad_urls_and_pool_sizes_are_config_errors() {
+        for url in ["http://x", "not a url", "rediss://127.0.0.1"] {
+            let err = Config::builder().url(url).build().unwrap_err();
+            assert_eq!(err.code(), ErrorCode::Config, "{url}");
+        }
+        for n in [0, MAX_CONNECTIONS + 1] {
+            let err = Config::builder().connections(n).build().unwrap_err();
+            assert_eq!(err.code(), ErrorCode::Config);
+        }
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        let c = Config::builder()
+            .url("redis://bob:s3cr3t-url@127.0.0.1:6379/1")
+            .password("s3cr3t-opt")
+            .build()
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        let err = Config::builder()
+            .url("http://bob:s3cr3t@h")
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"));
+        assert!(!format!("{err:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn unix_urls_are_accepted() {
+        let c = Config::builder()
+            .url("unix:///tmp/redis.sock")
+            .build()
+            .unwrap();
+        assert_eq!(c.server_label(), "/tmp/redis.sock");
+    }
+}

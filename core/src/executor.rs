@@ -1,0 +1,978 @@
+//! The asynchronous executor: every operation of SPEC section 3.
+//!
+//! A call flows through [`Executor::run`] (closed check, in-flight limit, deadline,
+//! measurement), validates its input before anything is sent, builds its keys
+//! ([`KeySchema`]) and sends one command or one script ([`Executor::eval`]) over a
+//! multiplexed connection kept alive by redis-rs's `ConnectionManager`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, ServerErrorKind, ToRedisArgs};
+
+use crate::config::Config;
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::{validate_name, validate_state, KeySchema, NameKind};
+use crate::monitor::Monitor;
+use crate::operation::Operation;
+use crate::scripts::{self, LuaScript};
+
+/// Largest pod id (pods are Java `int`s in the reference versions).
+pub const MAX_POD: i64 = i32::MAX as i64;
+/// Largest TTL, in seconds, for `persist` and `keep`.
+pub const MAX_TTL_SECONDS: i64 = i32::MAX as i64;
+/// Most uids in one `batch_get_linked_pod` call.
+pub const MAX_BATCH: usize = 100_000;
+/// Uids per `MGET` inside one batch call.
+pub const BATCH_CHUNK: usize = 1_000;
+/// Most services in one `get_workload_states` call.
+pub const MAX_SERVICES: usize = 10_000;
+
+/// A pod's load record (`LOAD-MILLIS-STATE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PodLoad {
+    pub load: i64,
+    pub state: i64,
+    /// Server time of the update, epoch milliseconds.
+    pub updated_ms: i64,
+}
+
+impl PodLoad {
+    /// Parses `LOAD-MILLIS-STATE`: three decimal integers joined by `-`.
+    pub fn parse(record: &str) -> Option<PodLoad> {
+        let mut parts = record.split('-');
+        let load = parse_decimal(parts.next()?)?;
+        let updated_ms = parse_decimal(parts.next()?)?;
+        let state = parse_decimal(parts.next()?)?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(PodLoad {
+            load,
+            state,
+            updated_ms,
+        })
+    }
+}
+
+/// A non-negative decimal integer without sign or spaces.
+fn parse_decimal(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// How `compute_linked_pod` chooses a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingPolicy {
+    /// A load record older than this (against the server's clock) is ignored.
+    pub max_age_ms: i64,
+    /// Pods whose state is above this are not chosen.
+    pub max_state: i64,
+}
+
+impl Default for RoutingPolicy {
+    fn default() -> Self {
+        RoutingPolicy {
+            max_age_ms: 60_000,
+            max_state: i64::MAX,
+        }
+    }
+}
+
+/// Result of `try_set_linked_pod`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrySetOutcome {
+    /// Whether the link was set.
+    pub ok: bool,
+    /// The pod the uid is linked to after the call.
+    pub pod: i64,
+}
+
+/// The executor: cheap to clone, shared by every task and thread.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    schema: KeySchema,
+    connections: Vec<ConnectionManager>,
+    next_connection: AtomicUsize,
+    in_flight: AtomicUsize,
+    closed: AtomicBool,
+    monitor: Arc<Monitor>,
+}
+
+/// Counts a call in flight for as long as it lives.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("server", &self.inner.config.server_label())
+            .field("connections", &self.inner.connections.len())
+            .field("closed", &self.inner.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Executor {
+    /// Connects (bounded by the connect timeout) and loads the scripts.
+    /// Must run inside a tokio runtime, which then drives the connections.
+    pub async fn connect(config: Config) -> Result<Executor> {
+        Executor::connect_with_monitor(config, Arc::new(Monitor::new())).await
+    }
+
+    /// As [`Executor::connect`], recording into a given monitor.
+    pub async fn connect_with_monitor(config: Config, monitor: Arc<Monitor>) -> Result<Executor> {
+        let connect_timeout = config.connect_timeout();
+        let connect = async {
+            let mut connections = Vec::with_capacity(config.options.connections);
+            for _ in 0..config.options.connections {
+                let client = redis::Client::open(config.connection_info.clone())?;
+                let manager_config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(connect_timeout))
+                    .set_response_timeout(Some(config.command_timeout()))
+                    // Reconnect attempts are made on demand by later calls, each
+                    // within its own deadline, so the manager itself tries once.
+                    .set_number_of_retries(0)
+                    .set_min_delay(Duration::from_millis(10))
+                    .set_max_delay(Duration::from_millis(100));
+                connections.push(ConnectionManager::new_with_config(client, manager_config).await?);
+            }
+            Ok::<_, redis::RedisError>(connections)
+        };
+        let connections = match tokio::time::timeout(connect_timeout, connect).await {
+            Ok(Ok(connections)) => connections,
+            Ok(Err(e)) => {
+                let err = Error::from_redis(e);
+                let code = match err.code() {
+                    ErrorCode::Internal | ErrorCode::Timeout => ErrorCode::Connection,
+                    code => code,
+                };
+                return Err(Error::new(
+                    code,
+                    format!(
+                        "cannot connect to {}: {}",
+                        config.server_label(),
+                        err.message()
+                    ),
+                ));
+            }
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorCode::Connection,
+                    format!(
+                        "cannot connect to {} within {} ms",
+                        config.server_label(),
+                        connect_timeout.as_millis()
+                    ),
+                ))
+            }
+        };
+        let executor = Executor {
+            inner: Arc::new(Inner {
+                schema: config.key_schema(),
+                config,
+                connections,
+                next_connection: AtomicUsize::new(0),
+                in_flight: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+                monitor,
+            }),
+        };
+        executor.load_scripts().await?;
+        Ok(executor)
+    }
+
+    /// Loads every script on the server (done at connect; safe to repeat).
+    pub async fn load_scripts(&self) -> Result<usize> {
+        let deadline = self.inner.config.command_timeout();
+        let mut connection = self.connection();
+        let load = async {
+            for script in scripts::all() {
+                let sha: String = redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(script.source)
+                    .query_async(&mut connection)
+                    .await?;
+                debug_assert_eq!(sha, script.sha());
+            }
+            Ok::<_, redis::RedisError>(scripts::all().len())
+        };
+        match tokio::time::timeout(deadline, load).await {
+            Ok(result) => result.map_err(Error::from_redis),
+            Err(_) => Err(Error::timeout(deadline)),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The monitor this executor records into.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.inner.monitor
+    }
+
+    /// Calls in flight right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Refuses every later call with `CLOSED`. Calls in flight finish.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    fn connection(&self) -> ConnectionManager {
+        let connections = &self.inner.connections;
+        if connections.len() == 1 {
+            return connections[0].clone();
+        }
+        let i = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
+        connections[i % connections.len()].clone()
+    }
+
+    /// Runs one operation: refuses it when closed or over the in-flight limit,
+    /// bounds it by the command timeout, names it in errors and measures it.
+    async fn run<T>(&self, op: Operation, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let inner = &*self.inner;
+        let start = Instant::now();
+        let result = if inner.closed.load(Ordering::Acquire) {
+            Err(Error::closed())
+        } else if inner.in_flight.fetch_add(1, Ordering::Relaxed)
+            >= inner.config.options.max_in_flight
+        {
+            inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+            Err(Error::new(
+                ErrorCode::Busy,
+                format!(
+                    "{} calls already in flight (max_in_flight)",
+                    inner.config.options.max_in_flight
+                ),
+            ))
+        } else {
+            let _in_flight = InFlight(&inner.in_flight);
+            let deadline = inner.config.command_timeout();
+            match tokio::time::timeout(deadline, call).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::timeout(deadline).with_retryable(op.is_idempotent())),
+            }
+        };
+        if inner.config.options.monitor {
+            let outcome = match &result {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.code()),
+            };
+            inner.monitor.record(op, start.elapsed(), outcome);
+        }
+        result.map_err(|e| e.with_operation(op.name()))
+    }
+
+    /// Sends one request, retrying as the retry policy allows (see
+    /// `docs/reliability.md`): any call whose request surely never reached the
+    /// server, and idempotent calls on any transient failure.
+    async fn query<T: FromRedisValue + 'static, R: Request>(
+        &self,
+        op: Operation,
+        request: &R,
+    ) -> Result<T> {
+        self.query_raw(op, request)
+            .await
+            .map_err(|e| classify_failure(op, e))
+    }
+
+    async fn query_raw<T: FromRedisValue + 'static, R: Request>(
+        &self,
+        op: Operation,
+        request: &R,
+    ) -> redis::RedisResult<T> {
+        let retry = self.inner.config.options.retry;
+        let mut attempt = 1;
+        loop {
+            let mut connection = self.connection();
+            match request.send::<T>(&mut connection).await {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    if e.is_io_error() {
+                        self.inner.monitor.reconnect();
+                    }
+                    if may_retry(op, &e) && attempt < retry.max_attempts {
+                        tokio::time::sleep(retry.backoff(attempt + 1)).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Runs a script with `EVALSHA`; on `NOSCRIPT` loads it and runs it again
+    /// (safe: `NOSCRIPT` means the script did not run).
+    async fn eval<T: FromRedisValue + 'static>(
+        &self,
+        op: Operation,
+        script: &LuaScript,
+        keys: &[&str],
+        args: &[&dyn ToRedisArgsDyn],
+    ) -> Result<T> {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.sha()).arg(keys.len()).arg(keys);
+        for arg in args {
+            arg.write_to(&mut cmd);
+        }
+        self.inner.monitor.script_call();
+        match self.query_raw(op, &cmd).await {
+            Err(e) if is_noscript(&e) => {
+                self.inner.monitor.script_reload();
+                let mut load = redis::cmd("SCRIPT");
+                load.arg("LOAD").arg(script.source);
+                let _: String = self.query(op, &load).await?;
+                self.inner.monitor.script_call();
+                self.query(op, &cmd).await
+            }
+            other => other.map_err(|e| classify_failure(op, e)),
+        }
+    }
+
+    fn keys(&self) -> KeySchema {
+        self.inner.schema
+    }
+
+    // ----- pod and workload state ------------------------------------------------
+
+    /// Sets the state of one pod of a service.
+    pub async fn set_service_state(
+        &self,
+        ns: &str,
+        svc: &str,
+        pod: i64,
+        state: &str,
+    ) -> Result<()> {
+        self.run(Operation::SetServiceState, async {
+            validate_ns_svc(ns, svc)?;
+            validate_pod(pod)?;
+            validate_state(state)?;
+            let key = self.keys().state_key(ns, svc);
+            let cmd = redis::cmd("HSET").arg(&key).arg(pod).arg(state).clone();
+            self.query::<i64, _>(Operation::SetServiceState, &cmd)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The state of every pod of a service; fields that are not pod ids are skipped.
+    pub async fn get_service_state(&self, ns: &str, svc: &str) -> Result<BTreeMap<i64, String>> {
+        self.run(Operation::GetServiceState, async {
+            validate_ns_svc(ns, svc)?;
+            let key = self.keys().state_key(ns, svc);
+            let cmd = redis::cmd("HGETALL").arg(&key).clone();
+            let fields: Vec<(String, String)> =
+                self.query(Operation::GetServiceState, &cmd).await?;
+            Ok(fields
+                .into_iter()
+                .filter_map(|(field, value)| parse_decimal(&field).map(|pod| (pod, value)))
+                .collect())
+        })
+        .await
+    }
+
+    /// Sets the state of a service's workload as a whole.
+    pub async fn set_workload_state(&self, ns: &str, svc: &str, state: &str) -> Result<()> {
+        self.run(Operation::SetWorkloadState, async {
+            validate_ns_svc(ns, svc)?;
+            validate_state(state)?;
+            let key = self.keys().workload_key(ns, svc);
+            let cmd = redis::cmd("SET").arg(&key).arg(state).clone();
+            self.query::<(), _>(Operation::SetWorkloadState, &cmd).await
+        })
+        .await
+    }
+
+    /// The workload state of a service, if set.
+    pub async fn get_workload_state(&self, ns: &str, svc: &str) -> Result<Option<String>> {
+        self.run(Operation::GetWorkloadState, async {
+            validate_ns_svc(ns, svc)?;
+            let key = self.keys().workload_key(ns, svc);
+            let cmd = redis::cmd("GET").arg(&key).clone();
+            self.query(Operation::GetWorkloadState, &cmd).await
+        })
+        .await
+    }
+
+    /// Workload states of several services; services without one are omitted.
+    pub async fn get_workload_states<S: AsRef<str>>(
+        &self,
+        ns: &str,
+        services: &[S],
+    ) -> Result<BTreeMap<String, String>> {
+        self.run(Operation::GetWorkloadStates, async {
+            validate_name(NameKind::Namespace, ns)?;
+            if services.len() > MAX_SERVICES {
+                return Err(Error::invalid_argument(format!(
+                    "{} services in one call; the limit is {MAX_SERVICES}",
+                    services.len()
+                )));
+            }
+            for svc in services {
+                validate_name(NameKind::Service, svc.as_ref())?;
+            }
+            let mut states = BTreeMap::new();
+            if services.is_empty() {
+                return Ok(states);
+            }
+            let keys: Vec<String> = services
+                .iter()
+                .map(|svc| self.keys().workload_key(ns, svc.as_ref()))
+                .collect();
+            let cmd = redis::cmd("MGET").arg(&keys).clone();
+            let values: Vec<Option<String>> =
+                self.query(Operation::GetWorkloadStates, &cmd).await?;
+            for (svc, value) in services.iter().zip(values) {
+                if let Some(state) = value {
+                    states.insert(svc.as_ref().to_string(), state);
+                }
+            }
+            Ok(states)
+        })
+        .await
+    }
+
+    /// Writes a pod's load record, stamped with the server's clock. Returns the
+    /// stamp (epoch milliseconds).
+    pub async fn set_pod_load(
+        &self,
+        ns: &str,
+        svc: &str,
+        pod: i64,
+        load: i64,
+        state: i64,
+    ) -> Result<i64> {
+        self.run(Operation::SetPodLoad, async {
+            validate_ns_svc(ns, svc)?;
+            validate_pod(pod)?;
+            validate_non_negative("load", load)?;
+            validate_non_negative("state", state)?;
+            let key = self.keys().state_key(ns, svc);
+            self.eval(
+                Operation::SetPodLoad,
+                &scripts::SET_POD_LOAD,
+                &[&key],
+                &[&pod, &load, &state],
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Load records of a service's pods, optionally only those updated at or after
+    /// `fresh_since_ms` (epoch milliseconds). Values that are not load records are
+    /// left out.
+    pub async fn get_pod_loads(
+        &self,
+        ns: &str,
+        svc: &str,
+        fresh_since_ms: Option<i64>,
+    ) -> Result<BTreeMap<i64, PodLoad>> {
+        self.run(Operation::GetPodLoads, async {
+            validate_ns_svc(ns, svc)?;
+            let key = self.keys().state_key(ns, svc);
+            let cmd = redis::cmd("HGETALL").arg(&key).clone();
+            let fields: Vec<(String, String)> = self.query(Operation::GetPodLoads, &cmd).await?;
+            let since = fresh_since_ms.unwrap_or(i64::MIN);
+            Ok(parse_loads(fields)
+                .filter(|(_, load)| load.updated_ms >= since)
+                .collect())
+        })
+        .await
+    }
+
+    // ----- links -----------------------------------------------------------------
+
+    /// Links `uid` to `pod` of `svc` (`persist`: -1 persistent, > 0 TTL seconds).
+    /// Returns the previous pod.
+    pub async fn set_linked_pod(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<Option<i64>> {
+        let op = Operation::SetLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_pod(pod)?;
+            validate_ttl("persist", persist)?;
+            let previous: Option<String> = self
+                .eval(
+                    op,
+                    &scripts::SET_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &pod, &persist],
+                )
+                .await?;
+            parse_pod(&keys.link, previous)
+        })
+        .await
+    }
+
+    /// Links `uid` to `pod` unless a persistent link points to another pod.
+    pub async fn try_set_linked_pod(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<TrySetOutcome> {
+        let op = Operation::TrySetLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_pod(pod)?;
+            validate_ttl("persist", persist)?;
+            let (ok, pod): (i64, i64) = self
+                .eval(
+                    op,
+                    &scripts::TRY_SET_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &pod, &persist],
+                )
+                .await?;
+            Ok(TrySetOutcome { ok: ok == 1, pod })
+        })
+        .await
+    }
+
+    /// Links `uid` to `pod` only if it has no link; returns the pod actually linked.
+    pub async fn set_linked_pod_if_absent(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<i64> {
+        let op = Operation::SetLinkedPodIfAbsent;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_pod(pod)?;
+            validate_ttl("persist", persist)?;
+            self.link_if_absent(op, &keys.link, &keys.index, svc, pod, persist)
+                .await
+        })
+        .await
+    }
+
+    async fn link_if_absent(
+        &self,
+        op: Operation,
+        link: &str,
+        index: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<i64> {
+        self.eval(
+            op,
+            &scripts::SET_LINKED_POD_IF_ABSENT,
+            &[link, index],
+            &[&svc, &pod, &persist],
+        )
+        .await
+    }
+
+    /// The pod `uid` is linked to for `svc`, persistent or temporary.
+    pub async fn get_linked_pod(&self, ns: &str, uid: &str, svc: &str) -> Result<Option<i64>> {
+        let op = Operation::GetLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            let cmd = redis::cmd("GET").arg(&keys.link).clone();
+            let value: Option<String> = self.query(op, &cmd).await?;
+            parse_pod(&keys.link, value)
+        })
+        .await
+    }
+
+    /// The pod `uid` is linked to for `svc`, only if the link is persistent.
+    pub async fn get_linked_pod_if_persist(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+    ) -> Result<Option<i64>> {
+        let op = Operation::GetLinkedPodIfPersist;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            // MULTI/EXEC: the value and its TTL are read at one instant.
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("GET")
+                .arg(&keys.link)
+                .cmd("PTTL")
+                .arg(&keys.link);
+            let (value, ttl): (Option<String>, i64) = self.query(op, &pipe).await?;
+            let pod = parse_pod(&keys.link, value)?;
+            Ok(if ttl == -1 { pod } else { None })
+        })
+        .await
+    }
+
+    /// Links of many uids for one service, grouped by pod; uids keep their input
+    /// order; uids without a link are left out.
+    pub async fn batch_get_linked_pod<U: AsRef<str>>(
+        &self,
+        ns: &str,
+        uids: &[U],
+        svc: &str,
+    ) -> Result<BTreeMap<i64, Vec<String>>> {
+        let op = Operation::BatchGetLinkedPod;
+        self.run(op, async {
+            validate_ns_svc(ns, svc)?;
+            if uids.len() > MAX_BATCH {
+                return Err(Error::invalid_argument(format!(
+                    "{} uids in one call; the limit is {MAX_BATCH}",
+                    uids.len()
+                )));
+            }
+            for uid in uids {
+                validate_name(NameKind::Uid, uid.as_ref())?;
+            }
+            let mut by_pod: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+            if uids.is_empty() {
+                return Ok(by_pod);
+            }
+            let keys: Vec<String> = uids
+                .iter()
+                .map(|uid| self.keys().link_key(ns, uid.as_ref(), svc))
+                .collect();
+            let mut pipe = redis::pipe();
+            for chunk in keys.chunks(BATCH_CHUNK) {
+                pipe.cmd("MGET").arg(chunk);
+            }
+            let chunks: Vec<Vec<Option<String>>> = self.query(op, &pipe).await?;
+            for ((uid, key), value) in uids.iter().zip(&keys).zip(chunks.into_iter().flatten()) {
+                if let Some(pod) = parse_pod(key, value)? {
+                    by_pod
+                        .entry(pod)
+                        .or_default()
+                        .push(uid.as_ref().to_string());
+                }
+            }
+            Ok(by_pod)
+        })
+        .await
+    }
+
+    /// Removes the link (`keep`: -1 now, > 0 readable as temporary for that many
+    /// seconds). Returns whether a link existed.
+    pub async fn remove_linked_pod(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        keep: i64,
+    ) -> Result<bool> {
+        let op = Operation::RemoveLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_ttl("keep", keep)?;
+            let removed: i64 = self
+                .eval(
+                    op,
+                    &scripts::REMOVE_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &keep, &""],
+                )
+                .await?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    /// As [`Executor::remove_linked_pod`], only when the link points to `pod`.
+    pub async fn remove_linked_pod_with_id(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        keep: i64,
+        pod: i64,
+    ) -> Result<bool> {
+        let op = Operation::RemoveLinkedPodWithId;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_ttl("keep", keep)?;
+            validate_pod(pod)?;
+            let removed: i64 = self
+                .eval(
+                    op,
+                    &scripts::REMOVE_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &keep, &pod],
+                )
+                .await?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    /// The persistent links of `uid`: service -> pod.
+    pub async fn get_link_service(&self, ns: &str, uid: &str) -> Result<BTreeMap<String, i64>> {
+        let op = Operation::GetLinkService;
+        self.run(op, async {
+            validate_name(NameKind::Namespace, ns)?;
+            validate_name(NameKind::Uid, uid)?;
+            let key = self.keys().index_key(ns, uid);
+            let cmd = redis::cmd("HGETALL").arg(&key).clone();
+            let fields: Vec<(String, String)> = self.query(op, &cmd).await?;
+            fields
+                .into_iter()
+                .map(|(svc, pod)| match parse_decimal(&pod) {
+                    Some(pod) => Ok((svc, pod)),
+                    None => Err(Error::data(format!(
+                        "key {key} field {svc:?} holds a value that is not a pod id"
+                    ))),
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Returns the uid's link for `svc`, or links it to the least-loaded eligible
+    /// pod (if it still has no link) and returns the pod actually linked.
+    /// `None`: no link and no eligible pod; nothing was written.
+    pub async fn compute_linked_pod(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        persist: i64,
+        policy: RoutingPolicy,
+    ) -> Result<Option<i64>> {
+        let op = Operation::ComputeLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_ttl("persist", persist)?;
+            if policy.max_age_ms <= 0 {
+                return Err(Error::invalid_argument(
+                    "policy.max_age_ms must be positive",
+                ));
+            }
+            // An existing link wins; refresh a temporary one as "if absent" does.
+            let cmd = redis::cmd("GET").arg(&keys.link).clone();
+            let current: Option<String> = self.query(op, &cmd).await?;
+            if let Some(pod) = parse_pod(&keys.link, current)? {
+                if persist > 0 {
+                    return self
+                        .link_if_absent(op, &keys.link, &keys.index, svc, pod, persist)
+                        .await
+                        .map(Some);
+                }
+                return Ok(Some(pod));
+            }
+            // The pod states live in another slot: read them with the server's
+            // clock in one call, then set-if-absent in a second.
+            let state_key = self.keys().state_key(ns, svc);
+            let (now_ms, flat): (i64, Vec<String>) = self
+                .eval(op, &scripts::READ_POD_LOADS, &[&state_key], &[])
+                .await?;
+            let fields = flat
+                .chunks_exact(2)
+                .map(|pair| (pair[0].clone(), pair[1].clone()));
+            let oldest = now_ms.saturating_sub(policy.max_age_ms);
+            let chosen = parse_loads(fields)
+                .filter(|(_, load)| load.updated_ms >= oldest && load.state <= policy.max_state)
+                .min_by_key(|(pod, load)| (load.load, *pod))
+                .map(|(pod, _)| pod);
+            match chosen {
+                None => Ok(None),
+                Some(pod) => self
+                    .link_if_absent(op, &keys.link, &keys.index, svc, pod, persist)
+                    .await
+                    .map(Some),
+            }
+        })
+        .await
+    }
+
+    fn link_keys(&self, ns: &str, uid: &str, svc: &str) -> Result<crate::keys::LinkKeys> {
+        validate_name(NameKind::Namespace, ns)?;
+        validate_name(NameKind::Uid, uid)?;
+        validate_name(NameKind::Service, svc)?;
+        Ok(self.keys().link_keys(ns, uid, svc))
+    }
+}
+
+/// Script arguments of mixed types.
+pub(crate) trait ToRedisArgsDyn: Sync {
+    fn write_to(&self, cmd: &mut Cmd);
+}
+
+impl<T: ToRedisArgs + Sync> ToRedisArgsDyn for T {
+    fn write_to(&self, cmd: &mut Cmd) {
+        cmd.arg(self);
+    }
+}
+
+/// A request to the server: one command or a pipeline.
+trait Request: Sync {
+    fn send<'a, T: FromRedisValue + 'static>(
+        &'a self,
+        connection: &'a mut ConnectionManager,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a;
+}
+
+impl Request for Cmd {
+    fn send<'a, T: FromRedisValue + 'static>(
+        &'a self,
+        connection: &'a mut ConnectionManager,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
+        self.query_async(connection)
+    }
+}
+
+impl Request for redis::Pipeline {
+    fn send<'a, T: FromRedisValue + 'static>(
+        &'a self,
+        connection: &'a mut ConnectionManager,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
+        self.query_async(connection)
+    }
+}
+
+fn is_noscript(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+/// Whether the request surely never reached the server (nothing ran).
+fn surely_not_sent(e: &redis::RedisError) -> bool {
+    e.is_connection_refusal() || e.kind() == redis::ErrorKind::Server(ServerErrorKind::BusyLoading)
+}
+
+/// Whether a failed request may be sent again: always when it never ran, and for
+/// idempotent operations on any transient failure. NOSCRIPT is handled by `eval`.
+fn may_retry(op: Operation, e: &redis::RedisError) -> bool {
+    if is_noscript(e) {
+        return false;
+    }
+    surely_not_sent(e) || (op.is_idempotent() && (e.is_io_error() || e.is_timeout()))
+}
+
+/// Turns a redis-rs failure into our error; `retryable` tells the caller whether
+/// calling again is safe *and* may succeed.
+fn classify_failure(op: Operation, e: redis::RedisError) -> Error {
+    let safe_to_repeat = op.is_idempotent() || surely_not_sent(&e);
+    let err = Error::from_redis(e);
+    let retryable = err.code().is_transient() && safe_to_repeat;
+    err.with_retryable(retryable)
+}
+
+fn validate_ns_svc(ns: &str, svc: &str) -> Result<()> {
+    validate_name(NameKind::Namespace, ns)?;
+    validate_name(NameKind::Service, svc)
+}
+
+fn validate_pod(pod: i64) -> Result<()> {
+    if !(0..=MAX_POD).contains(&pod) {
+        return Err(Error::invalid_argument(format!(
+            "pod must be between 0 and {MAX_POD}, not {pod}"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_ttl(name: &str, seconds: i64) -> Result<()> {
+    if seconds == -1 || (1..=MAX_TTL_SECONDS).contains(&seconds) {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "{name} must be -1 (persistent) or between 1 and {MAX_TTL_SECONDS} seconds, not {seconds}"
+    )))
+}
+
+fn validate_non_negative(name: &str, value: i64) -> Result<()> {
+    if value < 0 {
+        return Err(Error::invalid_argument(format!(
+            "{name} must not be negative, not {value}"
+        )));
+    }
+    Ok(())
+}
+
+/// A link value read from `key`: a pod id, or `DATA` naming the key.
+fn parse_pod(key: &str, value: Option<String>) -> Result<Option<i64>> {
+    match value {
+        None => Ok(None),
+        Some(text) => match parse_decimal(&text) {
+            Some(pod) => Ok(Some(pod)),
+            None => Err(Error::data(format!(
+                "key {key} holds a link that is not a pod id"
+            ))),
+        },
+    }
+}
+
+/// Pod-state fields that are load records, keyed by pod id.
+fn parse_loads(
+    fields: impl IntoIterator<Item = (String, String)>,
+) -> impl Iterator<Item = (i64, PodLoad)> {
+    fields
+        .into_iter()
+        .filter_map(|(field, value)| Some((parse_decimal(&field)?, PodLoad::parse(&value)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_records_parse_strictly() {
+        assert_eq!(
+            PodLoad::parse("12-1700000000000-2"),
+            Some(PodLoad {
+                load: 12,
+                state: 2,
+                updated_ms: 1_700_000_000_000
+            })
+        );
+        for bad in [
+            "", "1-2", "1-2-3-4", "a-2-3", "-1-2-3", "1--3", "1-2-", "1-2-+3", "online",
+        ] {
+            assert_eq!(PodLoad::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ttl_and_pod_bounds() {
+        assert!(validate_ttl("persist", -1).is_ok());
+        assert!(validate_ttl("persist", 1).is_ok());
+        assert!(validate_ttl("persist", 0).is_err());
+        assert!(validate_ttl("persist", -2).is_err());
+        assert!(validate_pod(0).is_ok());
+        assert!(validate_pod(-1).is_err());
+        assert!(validate_pod(MAX_POD + 1).is_err());
+    }
+}

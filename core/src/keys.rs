@@ -1,0 +1,219 @@
+//! Name validation and key building (SPEC section 2).
+//!
+//! Redis Cluster hashes only the text between the first `{` and the next `}`. Names
+//! are therefore percent-encoded before they go into a key: `%` (first), `{` and `}`
+//! in every name, and `:` in UID and SVC as well, so that the last `:`-separated part
+//! of a hash tag is always the UID or SVC. Names without those characters are used
+//! as they are, so the keys match the Go version's byte for byte.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use crate::error::{Error, Result};
+
+/// Longest accepted namespace, service or user id, in bytes (after UTF-8 encoding,
+/// before percent-encoding).
+pub const MAX_NAME_LEN: usize = 512;
+
+/// Longest accepted state string (pod state or workload state), in bytes.
+pub const MAX_STATE_LEN: usize = 4096;
+
+/// Which kind of name is being checked: used in error messages and to decide
+/// whether `:` is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    Namespace,
+    Service,
+    Uid,
+}
+
+impl NameKind {
+    fn label(self) -> &'static str {
+        match self {
+            NameKind::Namespace => "ns",
+            NameKind::Service => "svc",
+            NameKind::Uid => "uid",
+        }
+    }
+}
+
+/// Checks a name: non-empty, at most [`MAX_NAME_LEN`] bytes, no control characters.
+pub fn validate_name(kind: NameKind, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid_argument(format!(
+            "{} must not be empty",
+            kind.label()
+        )));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(Error::invalid_argument(format!(
+            "{} is {} bytes long; the limit is {MAX_NAME_LEN}",
+            kind.label(),
+            name.len()
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid_argument(format!(
+            "{} must not contain control characters",
+            kind.label()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a state string: at most [`MAX_STATE_LEN`] bytes, no control characters.
+/// An empty state is allowed (it is a value, not a name).
+pub fn validate_state(state: &str) -> Result<()> {
+    if state.len() > MAX_STATE_LEN {
+        return Err(Error::invalid_argument(format!(
+            "state is {} bytes long; the limit is {MAX_STATE_LEN}",
+            state.len()
+        )));
+    }
+    if state.chars().any(char::is_control) {
+        return Err(Error::invalid_argument(
+            "state must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Percent-encodes the characters that could move a key out of its hash tag.
+pub fn encode(kind: NameKind, name: &str) -> Cow<'_, str> {
+    let needs = |c: char| matches!(c, '%' | '{' | '}') || (c == ':' && kind != NameKind::Namespace);
+    if !name.contains(needs) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            ':' if kind != NameKind::Namespace => out.push_str("%3A"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The key layout in use. Only the default (Go-compatible, cluster-safe) schema
+/// exists so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeySchema {
+    /// `sf:{NS:state:SVC}`, `sf:{NS:workload:SVC}`, `sf:{NS:lk:UID}SVC`, `sf:{NS:lk:UID}`.
+    #[default]
+    Default,
+}
+
+impl KeySchema {
+    /// Hash of pod states of a service.
+    pub fn state_key(self, ns: &str, svc: &str) -> String {
+        let ns = encode(NameKind::Namespace, ns);
+        let svc = encode(NameKind::Service, svc);
+        let mut key = String::with_capacity(ns.len() + svc.len() + 12);
+        let _ = write!(key, "sf:{{{ns}:state:{svc}}}");
+        key
+    }
+
+    /// Workload state string of a service.
+    pub fn workload_key(self, ns: &str, svc: &str) -> String {
+        let ns = encode(NameKind::Namespace, ns);
+        let svc = encode(NameKind::Service, svc);
+        let mut key = String::with_capacity(ns.len() + svc.len() + 15);
+        let _ = write!(key, "sf:{{{ns}:workload:{svc}}}");
+        key
+    }
+
+    /// The link of `uid` to a pod of `svc`, and the index of `uid`'s persistent
+    /// links, which share one hash tag.
+    pub fn link_keys(self, ns: &str, uid: &str, svc: &str) -> LinkKeys {
+        let index = self.index_key(ns, uid);
+        let svc = encode(NameKind::Service, svc);
+        let mut link = String::with_capacity(index.len() + svc.len());
+        link.push_str(&index);
+        link.push_str(&svc);
+        LinkKeys { link, index }
+    }
+
+    /// The link key alone (reads that do not touch the index).
+    pub fn link_key(self, ns: &str, uid: &str, svc: &str) -> String {
+        self.link_keys(ns, uid, svc).link
+    }
+
+    /// Index of `uid`'s persistent links: a hash `svc -> pod`.
+    pub fn index_key(self, ns: &str, uid: &str) -> String {
+        let ns = encode(NameKind::Namespace, ns);
+        let uid = encode(NameKind::Uid, uid);
+        let mut key = String::with_capacity(ns.len() + uid.len() + 9);
+        let _ = write!(key, "sf:{{{ns}:lk:{uid}}}");
+        key
+    }
+}
+
+/// The two keys a link operation touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkKeys {
+    pub link: String,
+    pub index: String,
+}
+
+/// The hash tag Redis Cluster would hash for `key`: the text between the first `{`
+/// and the first `}` after it, when that text is not empty; else the whole key.
+pub fn hash_tag(key: &str) -> &str {
+    if let Some(open) = key.find('{') {
+        if let Some(len) = key[open + 1..].find('}') {
+            if len > 0 {
+                return &key[open + 1..open + 1 + len];
+            }
+        }
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_give_the_go_keys() {
+        let s = KeySchema::Default;
+        assert_eq!(
+            s.state_key("app:eu:logic", "chat"),
+            "sf:{app:eu:logic:state:chat}"
+        );
+        assert_eq!(
+            s.workload_key("app:eu:logic", "chat"),
+            "sf:{app:eu:logic:workload:chat}"
+        );
+        let k = s.link_keys("app:eu:logic", "u42", "chat");
+        assert_eq!(k.link, "sf:{app:eu:logic:lk:u42}chat");
+        assert_eq!(k.index, "sf:{app:eu:logic:lk:u42}");
+    }
+
+    #[test]
+    fn braces_cannot_merge_two_triples() {
+        let s = KeySchema::Default;
+        let a = s.link_key("ns", "a}x", "y");
+        let b = s.link_key("ns", "a", "x}y");
+        assert_ne!(a, b);
+        assert_eq!(hash_tag(&a), "ns:lk:a%7Dx");
+        assert_eq!(hash_tag(&b), "ns:lk:a");
+    }
+
+    #[test]
+    fn namespace_keeps_colons_but_not_braces() {
+        assert_eq!(encode(NameKind::Namespace, "a:b"), "a:b");
+        assert_eq!(encode(NameKind::Namespace, "a}b%"), "a%7Db%25");
+        assert_eq!(encode(NameKind::Uid, "a:b"), "a%3Ab");
+    }
+
+    #[test]
+    fn validation_rejects_bad_names() {
+        assert!(validate_name(NameKind::Uid, "").is_err());
+        assert!(validate_name(NameKind::Uid, "a\nb").is_err());
+        assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN + 1)).is_err());
+        assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN)).is_ok());
+        assert!(validate_name(NameKind::Uid, "ünï{c}ode:%").is_ok());
+    }
+}

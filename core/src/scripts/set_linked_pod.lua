@@ -1,0 +1,29 @@
+-- Links a uid to a pod of a service and keeps the uid's index of persistent
+-- links in step with it, atomically.
+--
+-- KEYS[1]  link key  (string: pod id; no TTL = persistent link)
+-- KEYS[2]  index key (hash: service -> pod id, persistent links only)
+-- ARGV[1]  service name (the index field)
+-- ARGV[2]  pod id
+-- ARGV[3]  persist: -1 = persistent, > 0 = TTL in seconds
+--
+-- Returns the previous pod id (string), or nil when there was no link.
+-- Fails with DATA, writing nothing, when the link holds something that is not a pod id.
+local link, index = KEYS[1], KEYS[2]
+local service, pod, persist = ARGV[1], ARGV[2], tonumber(ARGV[3])
+
+local previous = redis.call('GET', link)
+if previous and not string.match(previous, '^%d+$') then
+  return redis.error_reply('DATA key ' .. link .. ' holds a link that is not a pod id')
+end
+
+if persist == -1 then
+  redis.call('SET', link, pod)
+  redis.call('HSET', index, service, pod)
+else
+  redis.call('SET', link, pod, 'EX', persist)
+  -- A temporary link is not in the index; Redis deletes a hash left empty.
+  redis.call('HDEL', index, service)
+end
+
+return previous

@@ -10,7 +10,9 @@ use redis::{ErrorKind as RedisKind, ServerErrorKind};
 
 /// Stable error codes (SPEC section 4). The numeric values are the C ABI's status
 /// values and must never be reused or renumbered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[repr(u8)]
 pub enum ErrorCode {

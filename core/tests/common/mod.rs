@@ -1,0 +1,111 @@
+//! Shared set-up of the integration tests: a private redis-server per test and an
+//! executor connected to it, plus a raw redis-rs connection to inspect the keyspace.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use stateful_redis::local_redis::LocalRedis;
+use stateful_redis::{Config, ConfigBuilder, Executor};
+
+pub const NS: &str = "app:eu:logic";
+
+pub struct Harness {
+    pub server: LocalRedis,
+    pub exec: Executor,
+    pub raw: redis::aio::MultiplexedConnection,
+}
+
+pub fn start_server() -> LocalRedis {
+    LocalRedis::start().unwrap_or_else(|e| panic!("cannot start a private redis-server: {e}"))
+}
+
+pub fn config_for(server: &LocalRedis) -> ConfigBuilder {
+    Config::builder()
+        .url(server.url())
+        .command_timeout(Duration::from_millis(1_000))
+        .connect_timeout(Duration::from_millis(1_000))
+}
+
+pub async fn raw_connection(server: &LocalRedis) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+pub async fn harness() -> Harness {
+    harness_with(|b| b).await
+}
+
+pub async fn harness_with(configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Harness {
+    let server = start_server();
+    let exec = Executor::connect(configure(config_for(&server)).build().unwrap())
+        .await
+        .unwrap();
+    let raw = raw_connection(&server).await;
+    Harness { server, exec, raw }
+}
+
+impl Harness {
+    /// Every key in the database, sorted.
+    pub async fn keys(&mut self) -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut self.raw)
+            .await
+            .unwrap();
+        keys.sort();
+        keys
+    }
+
+    pub async fn get(&mut self, key: &str) -> Option<String> {
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut self.raw)
+            .await
+            .unwrap()
+    }
+
+    pub async fn pttl(&mut self, key: &str) -> i64 {
+        redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut self.raw)
+            .await
+            .unwrap()
+    }
+
+    pub async fn hgetall(&mut self, key: &str) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(key)
+            .query_async(&mut self.raw)
+            .await
+            .unwrap();
+        v.sort();
+        v
+    }
+
+    pub async fn cmd(&mut self, args: &[&str]) -> redis::Value {
+        let mut c = redis::cmd(args[0]);
+        for a in &args[1..] {
+            c.arg(*a);
+        }
+        c.query_async(&mut self.raw).await.unwrap()
+    }
+
+    /// A dump of the whole keyspace (keys, types, values, TTL presence), to show
+    /// that a failed call wrote nothing.
+    pub async fn dump(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        for key in self.keys().await {
+            let value: Option<Vec<u8>> = redis::cmd("DUMP")
+                .arg(&key)
+                .query_async(&mut self.raw)
+                .await
+                .unwrap();
+            let ttl = self.pttl(&key).await;
+            out.push(format!("{key} {:?} ttl={}", value, ttl > 0));
+        }
+        out
+    }
+}

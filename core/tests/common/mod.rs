@@ -29,7 +29,10 @@ pub fn config_for(server: &LocalRedis) -> ConfigBuilder {
 pub async fn raw_connection(server: &LocalRedis) -> redis::aio::MultiplexedConnection {
     redis::Client::open(server.url())
         .unwrap()
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(
+            // No response timeout: tests send DEBUG SLEEP on this connection.
+            &redis::AsyncConnectionConfig::new().set_response_timeout(None),
+        )
         .await
         .unwrap()
 }

@@ -1,0 +1,223 @@
+//! SPEC section 4: every bad input gets its error code and writes nothing.
+
+mod common;
+
+use common::*;
+use stateful_redis::{Config, ErrorCode, Executor, Options, RoutingPolicy};
+
+/// Fills the keyspace with one of everything, so "nothing written" is checked
+/// against a realistic state.
+async fn populated() -> Harness {
+    let h = harness().await;
+    let e = &h.exec;
+    e.set_linked_pod(NS, "u1", "chat", 1, -1).await.unwrap();
+    e.set_linked_pod(NS, "u1", "match", 2, 300).await.unwrap();
+    e.set_service_state(NS, "chat", 1, "online").await.unwrap();
+    e.set_pod_load(NS, "game", 1, 10, 0).await.unwrap();
+    e.set_workload_state(NS, "chat", "running").await.unwrap();
+    h
+}
+
+#[tokio::test]
+async fn invalid_arguments_write_nothing() {
+    let mut h = populated().await;
+    let before = h.dump().await;
+    let e = h.exec.clone();
+    let long = "x".repeat(513);
+    let policy = RoutingPolicy::default();
+    let zero_age = RoutingPolicy {
+        max_age_ms: 0,
+        max_state: 0,
+    };
+    let cases: Vec<(&str, stateful_redis::Result<()>)> = vec![
+        (
+            "empty ns",
+            e.set_linked_pod("", "u1", "chat", 1, -1).await.map(drop),
+        ),
+        (
+            "empty uid",
+            e.set_linked_pod(NS, "", "chat", 1, -1).await.map(drop),
+        ),
+        (
+            "empty svc",
+            e.set_linked_pod(NS, "u1", "", 1, -1).await.map(drop),
+        ),
+        (
+            "long uid",
+            e.set_linked_pod(NS, &long, "chat", 1, -1).await.map(drop),
+        ),
+        (
+            "control char",
+            e.set_linked_pod(NS, "u\u{1}", "chat", 1, -1)
+                .await
+                .map(drop),
+        ),
+        (
+            "negative pod",
+            e.set_linked_pod(NS, "u1", "chat", -1, -1).await.map(drop),
+        ),
+        (
+            "persist 0",
+            e.set_linked_pod(NS, "u1", "chat", 1, 0).await.map(drop),
+        ),
+        (
+            "persist -2",
+            e.set_linked_pod(NS, "u1", "chat", 1, -2).await.map(drop),
+        ),
+        (
+            "try persist 0",
+            e.try_set_linked_pod(NS, "u1", "chat", 2, 0).await.map(drop),
+        ),
+        (
+            "if absent pod",
+            e.set_linked_pod_if_absent(NS, "u9", "chat", -3, -1)
+                .await
+                .map(drop),
+        ),
+        (
+            "remove keep 0",
+            e.remove_linked_pod(NS, "u1", "chat", 0).await.map(drop),
+        ),
+        (
+            "remove id keep",
+            e.remove_linked_pod_with_id(NS, "u1", "chat", -7, 1)
+                .await
+                .map(drop),
+        ),
+        (
+            "remove id pod",
+            e.remove_linked_pod_with_id(NS, "u1", "chat", -1, -1)
+                .await
+                .map(drop),
+        ),
+        (
+            "batch bad uid",
+            e.batch_get_linked_pod(NS, &["u1", ""], "chat")
+                .await
+                .map(drop),
+        ),
+        (
+            "state control",
+            e.set_service_state(NS, "chat", 1, "a\nb").await.map(drop),
+        ),
+        (
+            "state pod",
+            e.set_service_state(NS, "chat", -1, "x").await.map(drop),
+        ),
+        (
+            "workload svc",
+            e.set_workload_state(NS, "", "x").await.map(drop),
+        ),
+        (
+            "load negative",
+            e.set_pod_load(NS, "game", 1, -1, 0).await.map(drop),
+        ),
+        (
+            "load state",
+            e.set_pod_load(NS, "game", 1, 1, -1).await.map(drop),
+        ),
+        (
+            "compute persist",
+            e.compute_linked_pod(NS, "u7", "game", 0, policy)
+                .await
+                .map(drop),
+        ),
+        (
+            "compute policy",
+            e.compute_linked_pod(NS, "u7", "game", -1, zero_age)
+                .await
+                .map(drop),
+        ),
+        (
+            "workloads svc",
+            e.get_workload_states(NS, &["ok", "\u{7f}"]).await.map(drop),
+        ),
+    ];
+    for (name, result) in cases {
+        let err = result.expect_err(name);
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{name}: {err}");
+        assert!(!err.retryable(), "{name}");
+        assert!(
+            !err.operation().is_empty(),
+            "{name}: the operation is named"
+        );
+    }
+    assert_eq!(
+        h.dump().await,
+        before,
+        "an invalid call changed the keyspace"
+    );
+}
+
+#[tokio::test]
+async fn configuration_errors_are_config() {
+    for json in [
+        r#"{"url": "http://127.0.0.1:6379"}"#,
+        r#"{"connections": 0}"#,
+        r#"{"connections": 1000}"#,
+        r#"{"no_such_option": true}"#,
+        r#"{"command_timeout_ms": 0}"#,
+        r#"{"retry": {"max_attempts": 0}}"#,
+        r#"{"url": 5}"#,
+        "{not json",
+    ] {
+        let err = Options::from_json(json)
+            .and_then(Options::build)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Config, "{json}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_connection_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = Config::builder()
+        .url(format!("redis://127.0.0.1:{port}"))
+        .connect_timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = Executor::connect(config).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Connection, "{err}");
+    assert!(err.retryable());
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn closed_executor_refuses_calls() {
+    let h = harness().await;
+    h.exec.close();
+    let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Closed);
+    assert_eq!(err.operation(), "get_linked_pod");
+}
+
+#[tokio::test]
+async fn wrong_password_is_auth_and_never_printed() {
+    let server = stateful_redis::local_redis::LocalRedis::builder()
+        .args(["--requirepass", "right-horse-battery"])
+        .start()
+        .unwrap();
+    let secret = "wrong-staple-secret";
+    let config = Config::builder()
+        .url(format!("redis://:{secret}@127.0.0.1:{}", server.port()))
+        .build()
+        .unwrap();
+    assert!(!format!("{config:?}").contains(secret));
+    let err = Executor::connect(config).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Auth, "{err}");
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    // And the right password works.
+    let config = Config::builder()
+        .url(server.url())
+        .password("right-horse-battery")
+        .build()
+        .unwrap();
+    let exec = Executor::connect(config).await.unwrap();
+    exec.set_workload_state(NS, "chat", "ok").await.unwrap();
+}

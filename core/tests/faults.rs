@@ -1,0 +1,222 @@
+//! Faults during a run: restarts, SCRIPT FLUSH, slow servers, overload, OOM.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use stateful_redis::ErrorCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_fails_with_connection_or_timeout_then_recovers() {
+    let mut h = harness_with(|b| b.command_timeout(Duration::from_millis(300))).await;
+    h.exec
+        .set_linked_pod(NS, "u1", "chat", 1, -1)
+        .await
+        .unwrap();
+    h.server.stop();
+    // While the server is down, every call fails in time with a clear code.
+    for _ in 0..20 {
+        let started = Instant::now();
+        let err = h
+            .exec
+            .set_linked_pod(NS, "u1", "chat", 2, -1)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.code(), ErrorCode::Connection | ErrorCode::Timeout),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(300 + 100),
+            "{:?}",
+            started.elapsed()
+        );
+        let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
+        assert!(
+            matches!(err.code(), ErrorCode::Connection | ErrorCode::Timeout),
+            "{err}"
+        );
+        assert!(err.retryable(), "a failed read may be retried");
+    }
+    h.server.restart().unwrap();
+    // Service resumes by itself (the restarted server is empty: nothing persisted).
+    let back = Instant::now();
+    loop {
+        match h.exec.set_linked_pod(NS, "u1", "chat", 3, -1).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(back.elapsed() < Duration::from_secs(5), "no recovery: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    assert_eq!(
+        h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap(),
+        Some(3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_flush_during_a_run_is_invisible() {
+    let mut h = harness().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (e, stop, calls) = (h.exec.clone(), stop.clone(), calls.clone());
+            tokio::spawn(async move {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let uid = format!("u{w}-{}", i % 50);
+                    e.set_linked_pod(NS, &uid, "chat", (i % 7) as i64, -1)
+                        .await
+                        .unwrap();
+                    e.remove_linked_pod(NS, &uid, "chat", 30).await.unwrap();
+                    e.set_linked_pod_if_absent(NS, &uid, "chat", 1, 60)
+                        .await
+                        .unwrap();
+                    calls.fetch_add(3, Ordering::Relaxed);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        h.cmd(&["SCRIPT", "FLUSH"]).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.expect("no call saw NOSCRIPT");
+    }
+    let (_, reloads) = h.exec.monitor().script_counts();
+    assert!(
+        reloads >= 1,
+        "the flushes were noticed and scripts reloaded"
+    );
+    assert!(calls.load(Ordering::Relaxed) > 100);
+}
+
+#[tokio::test]
+async fn slow_server_times_out_on_time() {
+    let mut h = harness_with(|b| b.command_timeout(Duration::from_millis(200))).await;
+    let mut raw = raw_connection(&h.server).await;
+    let sleeper = tokio::spawn(async move {
+        let _: () = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("1")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert!(
+        took >= Duration::from_millis(190) && took < Duration::from_millis(260),
+        "{took:?}"
+    );
+    let err = h
+        .exec
+        .set_linked_pod(NS, "u1", "chat", 1, -1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout);
+    assert!(
+        !err.retryable(),
+        "a write that may have run is not blindly retryable"
+    );
+    sleeper.await.unwrap();
+    // After the stall the executor works again.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while h.exec.get_linked_pod(NS, "u1", "chat").await.is_err() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = h.keys().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_limit_refuses_with_busy_at_once() {
+    let h = harness_with(|b| {
+        b.max_in_flight(4)
+            .command_timeout(Duration::from_millis(2_000))
+    })
+    .await;
+    let mut raw = raw_connection(&h.server).await;
+    let sleeper = tokio::spawn(async move {
+        let _: () = redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.5")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let stuck: Vec<_> = (0..4)
+        .map(|_| {
+            let e = h.exec.clone();
+            tokio::spawn(async move { e.get_linked_pod(NS, "u1", "chat").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Busy);
+    assert!(err.retryable());
+    assert!(started.elapsed() < Duration::from_millis(20));
+    for t in stuck {
+        t.await.unwrap().unwrap();
+    }
+    sleeper.await.unwrap();
+    assert_eq!(h.exec.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn out_of_memory_is_busy() {
+    let mut h = harness().await;
+    h.cmd(&["CONFIG", "SET", "maxmemory", "1"]).await;
+    let err = h
+        .exec
+        .set_linked_pod(NS, "u1", "chat", 1, -1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Busy, "{err}");
+    let err = h
+        .exec
+        .set_workload_state(NS, "chat", "x")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Busy, "{err}");
+    h.cmd(&["CONFIG", "SET", "maxmemory", "0"]).await;
+    assert!(h.keys().await.is_empty(), "nothing was written");
+    h.exec
+        .set_linked_pod(NS, "u1", "chat", 1, -1)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn killed_connection_is_reestablished() {
+    let mut h = harness().await;
+    h.exec
+        .set_linked_pod(NS, "u1", "chat", 1, -1)
+        .await
+        .unwrap();
+    h.cmd(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+        .await;
+    // The first call after the kill may see the loss; reads retry by themselves.
+    assert_eq!(
+        h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap(),
+        Some(1)
+    );
+    h.exec
+        .set_linked_pod(NS, "u1", "chat", 2, -1)
+        .await
+        .unwrap();
+}

@@ -1,0 +1,3 @@
+//! Library side of the `stateful-redis` command, shared with the benchmarks.
+
+pub mod workload;

@@ -99,12 +99,15 @@ pub struct Options {
 pub enum KeySchemaName {
     #[default]
     Default,
+    /// The Java version's keys (standalone servers only).
+    Java,
 }
 
 impl KeySchemaName {
     pub fn schema(self) -> KeySchema {
         match self {
             KeySchemaName::Default => KeySchema::Default,
+            KeySchemaName::Java => KeySchema::Java,
         }
     }
 }

@@ -371,7 +371,7 @@ impl Executor {
         state: &str,
     ) -> Result<()> {
         self.run(Operation::SetServiceState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             validate_pod(pod)?;
             validate_state(state)?;
             let key = self.keys().state_key(ns, svc);
@@ -386,7 +386,7 @@ impl Executor {
     /// The state of every pod of a service; fields that are not pod ids are skipped.
     pub async fn get_service_state(&self, ns: &str, svc: &str) -> Result<BTreeMap<i64, String>> {
         self.run(Operation::GetServiceState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             let key = self.keys().state_key(ns, svc);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
             let fields: Vec<(String, String)> =
@@ -402,7 +402,7 @@ impl Executor {
     /// Sets the state of a service's workload as a whole.
     pub async fn set_workload_state(&self, ns: &str, svc: &str, state: &str) -> Result<()> {
         self.run(Operation::SetWorkloadState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             validate_state(state)?;
             let key = self.keys().workload_key(ns, svc);
             let cmd = redis::cmd("SET").arg(&key).arg(state).clone();
@@ -414,7 +414,7 @@ impl Executor {
     /// The workload state of a service, if set.
     pub async fn get_workload_state(&self, ns: &str, svc: &str) -> Result<Option<String>> {
         self.run(Operation::GetWorkloadState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             let key = self.keys().workload_key(ns, svc);
             let cmd = redis::cmd("GET").arg(&key).clone();
             self.query(Operation::GetWorkloadState, &cmd).await
@@ -429,7 +429,7 @@ impl Executor {
         services: &[S],
     ) -> Result<BTreeMap<String, String>> {
         self.run(Operation::GetWorkloadStates, async {
-            validate_name(NameKind::Namespace, ns)?;
+            self.keys().validate_namespace(ns)?;
             if services.len() > MAX_SERVICES {
                 return Err(Error::invalid_argument(format!(
                     "{} services in one call; the limit is {MAX_SERVICES}",
@@ -471,7 +471,7 @@ impl Executor {
         state: i64,
     ) -> Result<i64> {
         self.run(Operation::SetPodLoad, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             validate_pod(pod)?;
             validate_non_negative("load", load)?;
             validate_non_negative("state", state)?;
@@ -497,7 +497,7 @@ impl Executor {
         fresh_since_ms: Option<i64>,
     ) -> Result<BTreeMap<i64, PodLoad>> {
         self.run(Operation::GetPodLoads, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             let key = self.keys().state_key(ns, svc);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
             let fields: Vec<(String, String)> = self.query(Operation::GetPodLoads, &cmd).await?;
@@ -650,7 +650,7 @@ impl Executor {
     ) -> Result<BTreeMap<i64, Vec<String>>> {
         let op = Operation::BatchGetLinkedPod;
         self.run(op, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             if uids.len() > MAX_BATCH {
                 return Err(Error::invalid_argument(format!(
                     "{} uids in one call; the limit is {MAX_BATCH}",
@@ -743,7 +743,7 @@ impl Executor {
     pub async fn get_link_service(&self, ns: &str, uid: &str) -> Result<BTreeMap<String, i64>> {
         let op = Operation::GetLinkService;
         self.run(op, async {
-            validate_name(NameKind::Namespace, ns)?;
+            self.keys().validate_namespace(ns)?;
             validate_name(NameKind::Uid, uid)?;
             let key = self.keys().index_key(ns, uid);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
@@ -818,8 +818,13 @@ impl Executor {
         .await
     }
 
+    fn validate_ns_svc(&self, ns: &str, svc: &str) -> Result<()> {
+        self.keys().validate_namespace(ns)?;
+        validate_name(NameKind::Service, svc)
+    }
+
     fn link_keys(&self, ns: &str, uid: &str, svc: &str) -> Result<crate::keys::LinkKeys> {
-        validate_name(NameKind::Namespace, ns)?;
+        self.keys().validate_namespace(ns)?;
         validate_name(NameKind::Uid, uid)?;
         validate_name(NameKind::Service, svc)?;
         Ok(self.keys().link_keys(ns, uid, svc))
@@ -888,11 +893,6 @@ fn classify_failure(op: Operation, e: redis::RedisError) -> Error {
     let err = Error::from_redis(e);
     let retryable = err.code().is_transient() && safe_to_repeat;
     err.with_retryable(retryable)
-}
-
-fn validate_ns_svc(ns: &str, svc: &str) -> Result<()> {
-    validate_name(NameKind::Namespace, ns)?;
-    validate_name(NameKind::Service, svc)
 }
 
 fn validate_pod(pod: i64) -> Result<()> {

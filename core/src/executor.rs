@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, ServerErrorKind, ToRedisArgs};
 
@@ -20,6 +21,9 @@ use crate::keys::{validate_name, validate_state, KeySchema, NameKind};
 use crate::monitor::Monitor;
 use crate::operation::Operation;
 use crate::scripts::{self, LuaScript};
+
+mod monitor_ops;
+pub use monitor_ops::{PoolChange, ScriptsReport};
 
 /// Largest pod id (pods are Java `int`s in the reference versions).
 pub const MAX_POD: i64 = i32::MAX as i64;
@@ -104,7 +108,8 @@ pub struct Executor {
 struct Inner {
     config: Config,
     schema: KeySchema,
-    connections: Vec<ConnectionManager>,
+    /// Swapped as a whole by `optimize_connection_pool` (see `monitor_ops.rs`).
+    connections: ArcSwap<Vec<ConnectionManager>>,
     next_connection: AtomicUsize,
     in_flight: AtomicUsize,
     closed: AtomicBool,
@@ -124,7 +129,7 @@ impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("server", &self.inner.config.server_label())
-            .field("connections", &self.inner.connections.len())
+            .field("connections", &self.inner.connections.load().len())
             .field("closed", &self.inner.closed.load(Ordering::Relaxed))
             .finish()
     }
@@ -140,22 +145,7 @@ impl Executor {
     /// As [`Executor::connect`], recording into a given monitor.
     pub async fn connect_with_monitor(config: Config, monitor: Arc<Monitor>) -> Result<Executor> {
         let connect_timeout = config.connect_timeout();
-        let connect = async {
-            let mut connections = Vec::with_capacity(config.options.connections);
-            for _ in 0..config.options.connections {
-                let client = redis::Client::open(config.connection_info.clone())?;
-                let manager_config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(connect_timeout))
-                    .set_response_timeout(Some(config.command_timeout()))
-                    // Reconnect attempts are made on demand by later calls, each
-                    // within its own deadline, so the manager itself tries once.
-                    .set_number_of_retries(0)
-                    .set_min_delay(Duration::from_millis(10))
-                    .set_max_delay(Duration::from_millis(100));
-                connections.push(ConnectionManager::new_with_config(client, manager_config).await?);
-            }
-            Ok::<_, redis::RedisError>(connections)
-        };
+        let connect = open_connections(&config, config.options.connections);
         let connections = match tokio::time::timeout(connect_timeout, connect).await {
             Ok(Ok(connections)) => connections,
             Ok(Err(e)) => {
@@ -188,7 +178,7 @@ impl Executor {
             inner: Arc::new(Inner {
                 schema: config.key_schema(),
                 config,
-                connections,
+                connections: ArcSwap::from_pointee(connections),
                 next_connection: AtomicUsize::new(0),
                 in_flight: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
@@ -196,6 +186,7 @@ impl Executor {
             }),
         };
         executor.load_scripts().await?;
+        executor.start_monitor();
         Ok(executor)
     }
 
@@ -245,7 +236,7 @@ impl Executor {
     }
 
     fn connection(&self) -> ConnectionManager {
-        let connections = &self.inner.connections;
+        let connections = self.inner.connections.load();
         if connections.len() == 1 {
             return connections[0].clone();
         }
@@ -273,6 +264,9 @@ impl Executor {
             ))
         } else {
             let _in_flight = InFlight(&inner.in_flight);
+            if inner.config.options.monitor {
+                self.note_call_started();
+            }
             let deadline = inner.config.command_timeout();
             match tokio::time::timeout(deadline, call).await {
                 Ok(result) => result,
@@ -318,7 +312,9 @@ impl Executor {
                         self.inner.monitor.reconnect();
                     }
                     if may_retry(op, &e) && attempt < retry.max_attempts {
-                        tokio::time::sleep(retry.backoff(attempt + 1)).await;
+                        let backoff = retry.backoff(attempt + 1);
+                        self.inner.monitor.pool_wait(backoff);
+                        tokio::time::sleep(backoff).await;
                         attempt += 1;
                         continue;
                     }
@@ -439,6 +435,9 @@ impl Executor {
             for svc in services {
                 validate_name(NameKind::Service, svc.as_ref())?;
             }
+            self.inner
+                .monitor
+                .batch(Operation::GetWorkloadStates, services.len());
             let mut states = BTreeMap::new();
             if services.is_empty() {
                 return Ok(states);
@@ -660,6 +659,7 @@ impl Executor {
             for uid in uids {
                 validate_name(NameKind::Uid, uid.as_ref())?;
             }
+            self.inner.monitor.batch(op, uids.len());
             let mut by_pod: BTreeMap<i64, Vec<String>> = BTreeMap::new();
             if uids.is_empty() {
                 return Ok(by_pod);
@@ -861,6 +861,28 @@ impl Request for redis::Pipeline {
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
         self.query_async(connection)
     }
+}
+
+/// Opens `count` managed, multiplexed connections (at connect, and when
+/// `optimize_connection_pool` grows the pool).
+async fn open_connections(
+    config: &Config,
+    count: usize,
+) -> redis::RedisResult<Vec<ConnectionManager>> {
+    let mut connections = Vec::with_capacity(count);
+    for _ in 0..count {
+        let client = redis::Client::open(config.connection_info.clone())?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout()))
+            .set_response_timeout(Some(config.command_timeout()))
+            // Reconnect attempts are made on demand by later calls, each
+            // within its own deadline, so the manager itself tries once.
+            .set_number_of_retries(0)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(Duration::from_millis(100));
+        connections.push(ConnectionManager::new_with_config(client, manager_config).await?);
+    }
+    Ok(connections)
 }
 
 fn is_noscript(e: &redis::RedisError) -> bool {

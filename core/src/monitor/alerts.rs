@@ -20,8 +20,9 @@
 //! the window, `error_rate` = failed / completed in the window, `qps` = completed
 //! per second, `errors`, `reconnects` and `noscript_reloads` = how many in the
 //! window. `pool.in_flight` and `pool.in_use` are the gauges at evaluation time.
-//! A window without calls gives no value for latency, error rate and qps: the
-//! alert then keeps its state (a firing alert resolves only on evidence).
+//! A window without completed calls gives no value for latency, error rate and
+//! qps: the alert then keeps its state, pending or firing (it changes only on
+//! evidence; calls stuck behind a slow server complete later and count then).
 //!
 //! # States
 //!
@@ -443,10 +444,7 @@ impl AlertManager {
     ) {
         let current = self.instances.get(metric).map(|i| i.phase);
         let Some(v) = value else {
-            // No data: a pending alert is dropped, a firing one holds.
-            if let Some(Phase::Pending { .. }) = current {
-                self.instances.remove(metric);
-            }
+            // No data (no call completed in the window): nothing changes.
             return;
         };
         let sustain = options.sustain.as_nanos() as u64;

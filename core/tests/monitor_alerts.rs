@@ -9,6 +9,9 @@ use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::monitor::{AlertEvent, AlertOptions, AlertState, Clock, ManualClock, Monitor};
 use stateful_redis::{Config, Executor, RetryPolicy};
 
+mod common;
+use common::{futures_join, LocalRedisClient};
+
 fn states(events: &[AlertEvent], metric: &str) -> Vec<AlertState> {
     events
         .iter()
@@ -293,54 +296,4 @@ async fn the_executor_tick_evaluates_alerts_every_second() {
         vec![AlertState::Firing],
         "{events:#?}"
     );
-}
-
-/// A blocking `DEBUG SLEEP` on a connection of its own.
-struct LocalRedisClient(u16);
-
-impl LocalRedisClient {
-    fn debug_sleep(&self, seconds: &str) {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.0)).unwrap();
-        let cmd = format!(
-            "*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n${}\r\n{}\r\n",
-            seconds.len(),
-            seconds
-        );
-        s.write_all(cmd.as_bytes()).unwrap();
-        let mut buf = [0u8; 16];
-        let _ = s.read(&mut buf);
-    }
-}
-
-/// Runs futures concurrently on the current task.
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.map(Box::pin).collect();
-    let mut out = Vec::new();
-    // Poll them together: join via a simple select loop built on tokio's JoinSet
-    // is not possible for non-'static futures, so use a small join_all.
-    let mut pending: Vec<Option<_>> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut done = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => done = false,
-                }
-            }
-        }
-        if done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    out.extend(results.into_iter().map(Option::unwrap));
-    out
 }

@@ -218,6 +218,22 @@ impl HistogramData {
         }
     }
 
+    /// Cumulative counts at several ascending bounds (nanoseconds) in one pass:
+    /// `out[i]` = values whose bucket midpoint is at most `bounds[i]`.
+    pub fn cumulative_at(&self, bounds: &[f64]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(bounds.len());
+        let mut seen = 0;
+        let mut i = 0;
+        for &bound in bounds {
+            while i < self.counts.len() && bucket_value(i) <= bound {
+                seen += self.counts[i];
+                i += 1;
+            }
+            out.push(seen);
+        }
+        out
+    }
+
     /// How many values are at most `nanos` (bucket midpoints decide: the error is
     /// within a bucket's width, at most 1/64 of the value).
     pub fn count_at_most(&self, nanos: f64) -> u64 {
@@ -263,6 +279,7 @@ mod tests {
         assert_eq!(d.quantile(1.0), 4_000.0);
         assert_eq!(d.quantile(0.0), 1_000.0);
         assert_eq!(d.count_at_most(2_500.0), 2);
+        assert_eq!(d.cumulative_at(&[500.0, 2_500.0, 1e12]), vec![0, 2, 4]);
         let qs = [0.0, 0.25, 0.5, 0.75, 0.9, 1.0];
         let one_pass = d.quantiles(&qs);
         for (q, v) in qs.iter().zip(one_pass) {

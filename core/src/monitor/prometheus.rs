@@ -23,6 +23,11 @@ pub const BUCKETS_SECONDS: [f64; 17] = [
     2.5, 5.0, 10.0,
 ];
 
+/// [`BUCKETS_SECONDS`] in nanoseconds.
+const BUCKETS_NANOS: [f64; 17] = [
+    5e4, 1e5, 2.5e5, 5e5, 1e6, 2.5e6, 5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2.5e9, 5e9, 1e10,
+];
+
 /// Every metric family exported, with its type: what dashboards may query.
 pub const FAMILIES: [(&str, &str); 20] = [
     ("stateful_redis_uptime_seconds", "gauge"),
@@ -134,11 +139,11 @@ pub(crate) fn render(r: &Reading) -> String {
     );
     for s in &r.slots {
         let name = escape(&s.name);
-        for le in BUCKETS_SECONDS {
+        let cumulative = s.latency.cumulative_at(&BUCKETS_NANOS);
+        for (le, n) in BUCKETS_SECONDS.iter().zip(cumulative) {
             let _ = writeln!(
                 out,
-                "stateful_redis_operation_duration_seconds_bucket{{operation=\"{name}\",le=\"{le}\"}} {}",
-                s.latency.count_at_most(le * 1e9)
+                "stateful_redis_operation_duration_seconds_bucket{{operation=\"{name}\",le=\"{le}\"}} {n}"
             );
         }
         let _ = writeln!(
@@ -275,4 +280,14 @@ pub(crate) fn render(r: &Reading) -> String {
         single(&mut out, name, kind, help, value);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bucket_bounds_agree() {
+        for (s, n) in super::BUCKETS_SECONDS.iter().zip(super::BUCKETS_NANOS) {
+            assert!((s * 1e9 - n).abs() < 1e-3);
+        }
+    }
 }

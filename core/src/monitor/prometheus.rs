@@ -23,6 +23,12 @@ pub const BUCKETS_SECONDS: [f64; 17] = [
     2.5, 5.0, 10.0,
 ];
 
+/// [`BUCKETS_SECONDS`] as written in `le` labels.
+const BUCKETS_LE: [&str; 17] = [
+    "0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+    "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+];
+
 /// [`BUCKETS_SECONDS`] in nanoseconds.
 const BUCKETS_NANOS: [f64; 17] = [
     5e4, 1e5, 2.5e5, 5e5, 1e6, 2.5e6, 5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2.5e9, 5e9, 1e10,
@@ -140,7 +146,7 @@ pub(crate) fn render(r: &Reading) -> String {
     for s in &r.slots {
         let name = escape(&s.name);
         let cumulative = s.latency.cumulative_at(&BUCKETS_NANOS);
-        for (le, n) in BUCKETS_SECONDS.iter().zip(cumulative) {
+        for (le, n) in BUCKETS_LE.iter().zip(cumulative) {
             let _ = writeln!(
                 out,
                 "stateful_redis_operation_duration_seconds_bucket{{operation=\"{name}\",le=\"{le}\"}} {n}"
@@ -286,8 +292,9 @@ pub(crate) fn render(r: &Reading) -> String {
 mod tests {
     #[test]
     fn bucket_bounds_agree() {
-        for (s, n) in super::BUCKETS_SECONDS.iter().zip(super::BUCKETS_NANOS) {
-            assert!((s * 1e9 - n).abs() < 1e-3);
+        for (i, s) in super::BUCKETS_SECONDS.iter().enumerate() {
+            assert!((s * 1e9 - super::BUCKETS_NANOS[i]).abs() < 1e-3);
+            assert_eq!(super::BUCKETS_LE[i].parse::<f64>().unwrap(), *s);
         }
     }
 }

@@ -71,10 +71,10 @@ impl Recorder {
             .spawn(move || {
                 let mut lines = 0u64;
                 loop {
-                    let last = match stopped.recv_timeout(interval) {
-                        Err(RecvTimeoutError::Timeout) => false,
-                        _ => true,
-                    };
+                    let last = !matches!(
+                        stopped.recv_timeout(interval),
+                        Err(RecvTimeoutError::Timeout)
+                    );
                     append(&mut file, &monitor.snapshot())?;
                     lines += 1;
                     if last {

@@ -70,7 +70,15 @@ fn read(c: &mut Criterion) {
     for i in 0..10_000u64 {
         let d = Duration::from_nanos(20_000 + (i * 7919) % 20_000_000);
         for op in Operation::ALL {
-            monitor.record(op, d, if i % 50 == 0 { Err(ErrorCode::Timeout) } else { Ok(()) });
+            monitor.record(
+                op,
+                d,
+                if i % 50 == 0 {
+                    Err(ErrorCode::Timeout)
+                } else {
+                    Ok(())
+                },
+            );
         }
         for n in 0..47 {
             monitor.record_operation(&format!("app_{n}"), d, i % 40 != 0);

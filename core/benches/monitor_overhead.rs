@@ -49,7 +49,9 @@ async fn worker(e: Executor, seed: u64, until: Instant) -> u64 {
         } else if roll < 65 {
             e.set_linked_pod(NS, &u, svc, pod, persist).await.is_ok()
         } else if roll < 80 {
-            e.set_linked_pod_if_absent(NS, &u, svc, pod, persist).await.is_ok()
+            e.set_linked_pod_if_absent(NS, &u, svc, pod, persist)
+                .await
+                .is_ok()
         } else if roll < 90 {
             let keep = if rng.random_bool(0.5) { -1 } else { 60 };
             e.remove_linked_pod(NS, &u, svc, keep).await.is_ok()
@@ -86,10 +88,19 @@ fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return; // `cargo test --benches` / `cargo bench -- --list`: nothing to list
     }
-    let runs: usize = std::env::var("RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let seconds: u64 = std::env::var("SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let seconds: u64 = std::env::var("SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let redis = LocalRedis::builder().cpu(0).start().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let connect = |monitor: bool| {
             Executor::connect(Config::builder().url(redis.url()).monitor(monitor).build().unwrap())

@@ -85,8 +85,14 @@ async fn real_snapshots_validate_against_the_schema() {
             .map(|o| (o.name.clone(), o.count, o.errors, o.errors_by_code.clone()))
             .collect::<Vec<_>>()
     };
-    assert!(key(&back) == key(&s), "the snapshot round-trips through JSON");
-    assert_eq!((back.pool.connections, back.alerts.len()), (s.pool.connections, s.alerts.len()));
+    assert!(
+        key(&back) == key(&s),
+        "the snapshot round-trips through JSON"
+    );
+    assert_eq!(
+        (back.pool.connections, back.alerts.len()),
+        (s.pool.connections, s.alerts.len())
+    );
     let closed = e.reset_metrics();
     validate(&closed);
     let fresh = e.metrics();

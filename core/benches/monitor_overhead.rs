@@ -2,11 +2,13 @@
 //! the workload of `shared/PERFORMANCE.md` (10,000 uids x 4 services; 40%
 //! get_linked_pod, 25% set_linked_pod, 15% set_linked_pod_if_absent, 10%
 //! remove_linked_pod, 10% batch_get_linked_pod of 100 uids), 64 calls in flight on
-//! a current-thread runtime, runs alternating on/off.
+//! a current-thread runtime. Runs come in pairs (on, off; the order alternates) so
+//! both sides of a pair see the same machine; the result is the median of each side
+//! and the median of the per-pair ratios.
 //!
 //! Run: `taskset -c 1 cargo bench -p stateful-redis --bench monitor_overhead`
-//! (the private redis-server is pinned to CPU 0). Environment: `RUNS` (default 5),
-//! `SECONDS` per run (default 5).
+//! (the private redis-server is pinned to CPU 0). Environment: `RUNS` pairs
+//! (default 11), `SECONDS` per run (default 2).
 
 use std::time::{Duration, Instant};
 
@@ -91,11 +93,11 @@ fn main() {
     let runs: usize = std::env::var("RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(11);
     let seconds: u64 = std::env::var("SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(2);
     let redis = LocalRedis::builder().cpu(0).start().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -128,10 +130,13 @@ fn main() {
                 without[r]
             );
         }
-        let (m_on, m_off) = (median(with), median(without));
+        let ratios: Vec<f64> = with.iter().zip(&without).map(|(a, b)| a / b).collect();
+        let (m_on, m_off, m_ratio) = (median(with), median(without), median(ratios));
         println!(
-            "median of {runs} x {seconds} s: monitor on {m_on:.0} ops/s, off {m_off:.0} ops/s, on/off = {:.1}%",
-            100.0 * m_on / m_off
+            "median of {runs} pairs x {seconds} s: monitor on {m_on:.0} ops/s, off {m_off:.0} ops/s, \
+             ratio of medians {:.1}%, median of pair ratios {:.1}%",
+            100.0 * m_on / m_off,
+            100.0 * m_ratio
         );
         let s = on.metrics();
         let calls: u64 = s.operations.iter().map(|o| o.count).sum();

@@ -116,7 +116,9 @@ fn wall_now_ms() -> u64 {
 
 #[inline]
 fn nanos_of(d: Duration) -> u64 {
-    d.as_nanos().min(u64::MAX as u128) as u64
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(d.subsec_nanos() as u64)
 }
 
 impl Monitor {

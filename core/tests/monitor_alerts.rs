@@ -297,3 +297,39 @@ async fn the_executor_tick_evaluates_alerts_every_second() {
         "{events:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_tick_ends_when_the_executor_is_closed_or_dropped() {
+    let redis = LocalRedis::start().unwrap();
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let config = |monitor: bool| {
+        Config::builder()
+            .url(redis.url())
+            .monitor(monitor)
+            .build()
+            .unwrap()
+    };
+    let base = alive();
+    let quiet = Executor::connect(config(false)).await.unwrap();
+    let per_executor = alive() - base; // the connection's own tasks
+    let closed = Executor::connect(config(true)).await.unwrap();
+    assert_eq!(alive() - base, 2 * per_executor + 1, "one tick task");
+    let dropped = Executor::connect(config(true)).await.unwrap();
+    assert_eq!(alive() - base, 3 * per_executor + 2);
+    closed.close();
+    drop(dropped);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while alive() - base > 3 * per_executor && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        alive() - base <= 3 * per_executor,
+        "tick tasks still alive: {}",
+        alive() - base
+    );
+    drop((quiet, closed));
+}

@@ -206,8 +206,51 @@ fn series_stay_bounded_with_every_application_slot_used() {
     promtool_check(&text);
 }
 
-/// `promtool check metrics` (Debian package `prometheus`), when installed.
+/// Python `prometheus_client`'s parser (PyPI `prometheus-client`), when installed.
+fn prometheus_client_check(text: &str) {
+    let script = "import sys\n\
+        from prometheus_client.parser import text_string_to_metric_families\n\
+        families = list(text_string_to_metric_families(sys.stdin.read()))\n\
+        print(len(families), sum(len(f.samples) for f in families))\n";
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("python3 prometheus_client not installed: skipping its parser");
+        return;
+    }
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client parser: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let samples: usize = printed.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(
+        samples,
+        series_count(text),
+        "prometheus_client saw every sample"
+    );
+}
+
+/// `promtool check metrics` (Debian package `prometheus`), when installed; and
+/// Python's `prometheus_client` parser, when installed.
 fn promtool_check(text: &str) {
+    prometheus_client_check(text);
     let Ok(mut child) = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())

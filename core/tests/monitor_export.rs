@@ -216,7 +216,7 @@ fn prometheus_client_check(text: &str) {
         .args(["-c", "import prometheus_client"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("python3 prometheus_client not installed: skipping its parser");
+        missing_tool("python3 prometheus_client (pip install prometheus-client)");
         return;
     }
     let mut child = std::process::Command::new("python3")
@@ -249,6 +249,15 @@ fn prometheus_client_check(text: &str) {
 
 /// `promtool check metrics` (Debian package `prometheus`), when installed; and
 /// Python's `prometheus_client` parser, when installed.
+/// A missing external checker: skipped on a developer's machine, a failure in
+/// CI (`.ci/run` installs both and sets STATEFUL_REDIS_REQUIRE_TOOLS=1).
+fn missing_tool(what: &str) {
+    if std::env::var("STATEFUL_REDIS_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+        panic!("{what} is required here but not installed");
+    }
+    eprintln!("{what} not installed: skipping that check");
+}
+
 fn promtool_check(text: &str) {
     prometheus_client_check(text);
     let Ok(mut child) = std::process::Command::new("promtool")
@@ -258,7 +267,7 @@ fn promtool_check(text: &str) {
         .stderr(std::process::Stdio::piped())
         .spawn()
     else {
-        eprintln!("promtool not installed: skipping its lint (apt-get install prometheus)");
+        missing_tool("promtool (apt-get install prometheus)");
         return;
     };
     child

@@ -40,7 +40,6 @@ final class Bench {
     }
 
     static final int BATCH_SIZE = 100;
-    static final long WARMUP_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final StatefulRedis sr;
     private final String ns;
@@ -48,6 +47,7 @@ final class Bench {
     private final String[] services;
     private final int pods;
     private final String workload;
+    private long warmupNanos = TimeUnit.SECONDS.toNanos(1);
 
     private final Histogram[] histograms = new Histogram[Op.values().length];
     private final Histogram all = newHistogram();
@@ -75,6 +75,14 @@ final class Bench {
         for (int i = 0; i < histograms.length; i++) {
             histograms[i] = newHistogram();
         }
+    }
+
+    /** Warm-up before the measured window (default 1 s). */
+    void warmup(double seconds) {
+        if (seconds < 0) {
+            throw new HarnessException("CONFIG", "--warmup-s must not be negative");
+        }
+        warmupNanos = (long) (seconds * 1e9);
     }
 
     private static Histogram newHistogram() {
@@ -115,7 +123,7 @@ final class Bench {
         for (int i = 0; i < concurrency; i++) {
             next(done);
         }
-        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(WARMUP_NANOS));
+        TimeUnit.NANOSECONDS.sleep(warmupNanos);
         long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         measuring = true;
@@ -166,7 +174,7 @@ final class Bench {
         out.put("uids", uids.length);
         out.put("services", services.length);
         out.put("pods", pods);
-        out.put("warmup_s", WARMUP_NANOS / 1e9);
+        out.put("warmup_s", warmupNanos / 1e9);
         out.put("lettuce", lettuceVersion());
         out.put("java", System.getProperty("java.version"));
         if (firstError.get() != null) {

@@ -18,7 +18,7 @@ import java.util.Set;
  *
  * <pre>
  * bench         --url URL --mode tuned|as-shipped --schema default|java --concurrency N --duration-s S
- *               [--uids 10000] [--services 4] [--pods 32] [--workload mixed|get|set] [--prepare] [--ns NS]
+ *               [--uids 10000] [--services 4] [--pods 32] [--workload mixed|get|set] [--prepare] [--ns NS] [--warmup-s 1]
  * write-fixture --url URL --schema default|java --ns NS [--mode ..] [--fixture fixture.json]
  * check-fixture --url URL --schema default|java --ns NS [--mode ..] [--fixture fixture.json]
  * vectors       --url URL --dir tests/vectors   (reserved: the vectors do not exist yet)
@@ -32,6 +32,7 @@ public final class Main {
             "usage: java -jar stateful-redis-java-harness.jar COMMAND [options]",
             "  bench         --url URL --mode tuned|as-shipped --schema default|java --concurrency N --duration-s S",
             "                [--uids 10000] [--services 4] [--pods 32] [--workload mixed|get|set] [--prepare] [--ns NS]",
+            "                [--warmup-s 1]",
             "  write-fixture --url URL --schema default|java --ns NS [--mode tuned|as-shipped] [--fixture PATH]",
             "  check-fixture --url URL --schema default|java --ns NS [--mode tuned|as-shipped] [--fixture PATH]",
             "  vectors       --url URL --dir DIR   (reserved; not implemented: no vectors existed yet)",
@@ -39,7 +40,7 @@ public final class Main {
 
     private static final Set<String> FLAGS = Set.of("prepare");
     private static final Set<String> KNOWN = Set.of("url", "mode", "schema", "concurrency", "duration-s", "uids",
-            "services", "pods", "workload", "prepare", "ns", "fixture", "dir", "timeout-ms", "protocol", "scripts-dir");
+            "services", "pods", "workload", "prepare", "warmup-s", "ns", "fixture", "dir", "timeout-ms", "protocol", "scripts-dir");
 
     public static void main(String[] args) {
         int code;
@@ -165,6 +166,11 @@ public final class Main {
         try (StatefulRedis sr = connect(opts, "tuned")) {
             Bench bench = new Bench(sr, ns, intOpt(opts, "uids", 10_000), intOpt(opts, "services", 4),
                     intOpt(opts, "pods", 32), opts.getOrDefault("workload", "mixed"));
+            try {
+                bench.warmup(Double.parseDouble(opts.getOrDefault("warmup-s", "1")));
+            } catch (NumberFormatException e) {
+                throw new HarnessException("CONFIG", "--warmup-s must be a number");
+            }
             if (Boolean.parseBoolean(opts.getOrDefault("prepare", "false"))) {
                 bench.prepare();
             }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Pinned comparison of the Java (Lettuce) harness alone, as PERFORMANCE.md measures:
+# redis-server on CPU 0, the harness on CPU 1, RUNS runs of DURATION s for each of
+# tuned / as-shipped at concurrency 1 and 64 (interleaved), the PERFORMANCE.md mix,
+# FLUSHDB + prepare before every run. Prints every JSON line, then the medians as a
+# Markdown table. Assumes the jar is built (smoke.sh or mvn package).
+#
+#   bash benches/java/pinned.sh [RUNS=3] [DURATION=5]   (env vars)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+JAR="$HERE/target/stateful-redis-java-harness.jar"
+RUNS="${RUNS:-3}"
+DURATION="${DURATION:-5}"
+SCHEMA="${SCHEMA:-default}"
+test -f "$JAR" || { echo "build the jar first: (cd $HERE && mvn -q -B package -DskipTests)" >&2; exit 2; }
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+WORK="$(mktemp -d)"
+REDIS_PID=""
+cleanup() {
+    if [ -n "$REDIS_PID" ]; then
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+taskset -c 0 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
+    --logfile "$WORK/redis.log" &
+REDIS_PID=$!
+for _ in $(seq 1 50); do
+    redis-cli -p "$PORT" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+redis-cli -p "$PORT" ping >/dev/null
+
+for run in $(seq 1 "$RUNS"); do
+    for c in 1 64; do
+        for mode in tuned as-shipped; do
+            echo "# run $run, $mode, concurrency $c, load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+            taskset -c 1 java -jar "$JAR" bench --url "redis://127.0.0.1:$PORT" --mode "$mode" --schema "$SCHEMA" \
+                --concurrency "$c" --duration-s "$DURATION" --uids 10000 --services 4 --pods 32 --workload mixed \
+                --prepare | tee -a "$WORK/runs.jsonl"
+        done
+    done
+done
+
+python3 - "$WORK/runs.jsonl" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+groups = {}
+for r in runs:
+    groups.setdefault((r["mode"], r["concurrency"]), []).append(r)
+print()
+print("| mode | in flight | runs | ops/s (median) | ops/s (all runs) | p50 µs | p99 µs | CPU s / 5 s window | peak RSS MiB | errors |")
+print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+for (mode, c) in sorted(groups, key=lambda k: (k[1], k[0] != "tuned")):
+    g = groups[(mode, c)]
+    med = lambda k: statistics.median(x[k] for x in g)
+    all_runs = ", ".join("{:,.0f}".format(x["ops_per_s"]) for x in g)
+    print(f"| {mode} | {c} | {len(g)} | {med('ops_per_s'):,.0f} | {all_runs} "
+          f"| {med('p50_us'):.1f} | {med('p99_us'):.1f} | {med('cpu_time_s'):.2f} | {med('peak_rss_kib')/1024:.0f} "
+          f"| {sum(x['errors'] for x in g)} |")
+print()
+print("Per operation (medians of p50 / p99, µs):")
+print()
+ops = ["get_linked_pod", "set_linked_pod", "set_linked_pod_if_absent", "remove_linked_pod", "batch_get_linked_pod"]
+print("| mode | in flight | " + " | ".join(ops) + " |")
+print("|---|---:|" + "---:|" * len(ops))
+for (mode, c) in sorted(groups, key=lambda k: (k[1], k[0] != "tuned")):
+    g = groups[(mode, c)]
+    cells = []
+    for op in ops:
+        p50 = statistics.median(x["per_op"][op]["p50_us"] for x in g)
+        p99 = statistics.median(x["per_op"][op]["p99_us"] for x in g)
+        cells.append(f"{p50:.1f} / {p99:.1f}")
+    print(f"| {mode} | {c} | " + " | ".join(cells) + " |")
+PY

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the Java (Lettuce) harness: builds the jar, starts a private
 # redis-server on a free loopback port, writes and checks the fixture on both key
-# schemas (and checks that a tampered store is reported), runs a 2-second bench in
+# schemas (and checks that a tampered store is reported), runs the selftest (edge
+# cases) on both schemas in both modes, runs a 2-second bench in
 # both modes at concurrency 1 and 64, prints the JSON, and stops the server on exit.
 #
 #   bash benches/java/smoke.sh            (from anywhere)
@@ -13,13 +14,6 @@ JAR="$HERE/target/stateful-redis-java-harness.jar"
 DURATION="${SMOKE_DURATION_S:-2}"
 NS="smoke:eu:logic"
 
-echo "== build"
-# Offline first (the dependencies are usually in ~/.m2 already); online when that fails.
-(cd "$HERE" && { mvn -q -B -o package -DskipTests 2>/dev/null || mvn -q -B package -DskipTests; })
-test -f "$JAR"
-
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-URL="redis://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
 REDIS_PID=""
 cleanup() {
@@ -30,6 +24,16 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+echo "== build"
+# Offline first (the dependencies are usually in ~/.m2 already); online when that fails.
+if ! (cd "$HERE" && mvn -q -B -o package -DskipTests) > "$WORK/build.log" 2>&1; then
+    (cd "$HERE" && mvn -q -B package -DskipTests) > "$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
+fi
+test -f "$JAR"
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+URL="redis://127.0.0.1:$PORT"
 
 echo "== redis-server on 127.0.0.1:$PORT"
 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
@@ -50,6 +54,13 @@ for schema in default java; do
     # Written in one mode, read in the other: the same data either way.
     run write-fixture --url "$URL" --schema "$schema" --ns "$NS" --mode as-shipped
     run check-fixture --url "$URL" --schema "$schema" --ns "$NS" --mode tuned
+done
+
+for schema in default java; do
+    for mode in tuned as-shipped; do
+        echo "== selftest, schema $schema, $mode"
+        run selftest --url "$URL" --schema "$schema" --mode "$mode"
+    done
 done
 
 echo "== check-fixture must report a tampered store"

@@ -21,6 +21,7 @@ import java.util.Set;
  *               [--uids 10000] [--services 4] [--pods 32] [--workload mixed|get|set] [--prepare] [--ns NS] [--warmup-s 1]
  * write-fixture --url URL --schema default|java --ns NS [--mode ..] [--fixture fixture.json]
  * check-fixture --url URL --schema default|java --ns NS [--mode ..] [--fixture fixture.json]
+ * selftest      --url URL --schema default|java [--mode ..]   (edge cases in a fresh namespace)
  * vectors       --url URL --dir tests/vectors   (reserved: the vectors do not exist yet)
  * </pre>
  *
@@ -35,6 +36,7 @@ public final class Main {
             "                [--warmup-s 1]",
             "  write-fixture --url URL --schema default|java --ns NS [--mode tuned|as-shipped] [--fixture PATH]",
             "  check-fixture --url URL --schema default|java --ns NS [--mode tuned|as-shipped] [--fixture PATH]",
+            "  selftest      --url URL --schema default|java [--mode tuned|as-shipped]   (edge cases; leaves no keys)",
             "  vectors       --url URL --dir DIR   (reserved; not implemented: no vectors existed yet)",
             "common: --timeout-ms 5000  --protocol resp2|resp3  --scripts-dir DIR");
 
@@ -71,6 +73,8 @@ public final class Main {
             case "write-fixture":
             case "check-fixture":
                 return fixture(command, opts);
+            case "selftest":
+                return selftest(opts);
             case "vectors":
                 System.err.println("vectors: not implemented: tests/vectors did not exist when the harness was written;"
                         + " see benches/java/README.md");
@@ -177,6 +181,19 @@ public final class Main {
             ObjectNode result = bench.run(concurrency, durationS, sr.mode().label(), sr.schema().label());
             System.out.println(new ObjectMapper().writeValueAsString(result));
             return 0;
+        }
+    }
+
+    private static int selftest(Map<String, String> opts) throws Exception {
+        try (StatefulRedis sr = connect(opts, "tuned")) {
+            SelfTest test = new SelfTest(sr);
+            List<String> failures = test.run();
+            for (String f : failures) {
+                System.out.println("FAIL " + f);
+            }
+            System.out.println("selftest (" + sr.mode().label() + ", schema " + sr.schema().label() + "): "
+                    + test.passed() + " passed, " + failures.size() + " failed");
+            return failures.isEmpty() ? 0 : 1;
         }
     }
 

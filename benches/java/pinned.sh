@@ -3,7 +3,9 @@
 # redis-server on CPU 0, the harness on CPU 1, RUNS runs of DURATION s for each of
 # tuned / as-shipped at concurrency 1 and 64 (interleaved), the PERFORMANCE.md mix,
 # FLUSHDB + prepare before every run. Prints every JSON line, then the medians as a
-# Markdown table. Assumes the jar is built (smoke.sh or mvn package).
+# Markdown table. Assumes the jar is built (smoke.sh or mvn package). "other load" is
+# the CPU (in cores, averaged over the run) that processes other than this redis-server
+# and this JVM used meanwhile: on a shared machine, runs with a high figure are noisy.
 #
 #   bash benches/java/pinned.sh [RUNS=3] [DURATION=5]   (env vars)
 set -euo pipefail
@@ -13,6 +15,7 @@ JAR="$HERE/target/stateful-redis-java-harness.jar"
 RUNS="${RUNS:-3}"
 DURATION="${DURATION:-5}"
 SCHEMA="${SCHEMA:-default}"
+EXTRA="${EXTRA:-}"            # e.g. EXTRA="--warmup-s 10"
 test -f "$JAR" || { echo "build the jar first: (cd $HERE && mvn -q -B package -DskipTests)" >&2; exit 2; }
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
@@ -36,13 +39,30 @@ for _ in $(seq 1 50); do
 done
 redis-cli -p "$PORT" ping >/dev/null
 
+# Machine-wide busy jiffies, and a process's utime+stime, to tell how much CPU other
+# tenants of this shared machine used during a run ("other load", in cores).
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+proc_cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+HZ="$(getconf CLK_TCK)"
+
 for run in $(seq 1 "$RUNS"); do
     for c in 1 64; do
         for mode in tuned as-shipped; do
             echo "# run $run, $mode, concurrency $c, load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+            b0="$(busy)"; r0="$(proc_cpu "$REDIS_PID")"; t0="$(date +%s.%N)"
             taskset -c 1 java -jar "$JAR" bench --url "redis://127.0.0.1:$PORT" --mode "$mode" --schema "$SCHEMA" \
-                --concurrency "$c" --duration-s "$DURATION" --uids 10000 --services 4 --pods 32 --workload mixed \
-                --prepare | tee -a "$WORK/runs.jsonl"
+                --concurrency "$c" --duration-s "$DURATION" $EXTRA --uids 10000 --services 4 --pods 32 \
+                --workload mixed --prepare > "$WORK/one.json"
+            b1="$(busy)"; r1="$(proc_cpu "$REDIS_PID")"; t1="$(date +%s.%N)"
+            python3 - "$WORK/one.json" "$b0" "$b1" "$r0" "$r1" "$t0" "$t1" "$HZ" >> "$WORK/runs.jsonl" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+b0, b1, r0, r1, t0, t1, hz = map(float, sys.argv[2:])
+other = ((b1 - b0) - (r1 - r0)) / hz - d["cpu_time_total_s"]
+d["other_load_cores"] = round(max(0.0, other) / (t1 - t0), 2)
+print(json.dumps(d))
+PY
+            tail -n 1 "$WORK/runs.jsonl"
         done
     done
 done
@@ -54,15 +74,16 @@ groups = {}
 for r in runs:
     groups.setdefault((r["mode"], r["concurrency"]), []).append(r)
 print()
-print("| mode | in flight | runs | ops/s (median) | ops/s (all runs) | p50 µs | p99 µs | CPU s / 5 s window | peak RSS MiB | errors |")
-print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+print("| mode | in flight | runs | ops/s (median) | ops/s (all runs) | p50 µs | p99 µs | CPU s in window | peak RSS MiB | errors | other load (cores) |")
+print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
 for (mode, c) in sorted(groups, key=lambda k: (k[1], k[0] != "tuned")):
     g = groups[(mode, c)]
     med = lambda k: statistics.median(x[k] for x in g)
     all_runs = ", ".join("{:,.0f}".format(x["ops_per_s"]) for x in g)
+    other = ", ".join("{:.2f}".format(x["other_load_cores"]) for x in g)
     print(f"| {mode} | {c} | {len(g)} | {med('ops_per_s'):,.0f} | {all_runs} "
           f"| {med('p50_us'):.1f} | {med('p99_us'):.1f} | {med('cpu_time_s'):.2f} | {med('peak_rss_kib')/1024:.0f} "
-          f"| {sum(x['errors'] for x in g)} |")
+          f"| {sum(x['errors'] for x in g)} | {other} |")
 print()
 print("Per operation (medians of p50 / p99, µs):")
 print()

@@ -200,10 +200,10 @@ public final class Main {
     private static int fixture(String command, Map<String, String> opts) throws Exception {
         String ns = need(opts, "ns");
         String path = opts.get("fixture");
-        JsonNode doc = Fixture.read(path == null ? null : Path.of(path));
         if (path != null && !Files.exists(Path.of(path))) {
             throw new HarnessException("CONFIG", "no fixture at " + path);
         }
+        JsonNode doc = Fixture.read(path == null ? null : Path.of(path));
         try (StatefulRedis sr = connect(opts, "tuned")) {
             Fixture fixture = new Fixture(doc, ns, sr);
             List<String> differences = command.equals("write-fixture") ? fixture.write() : fixture.check();

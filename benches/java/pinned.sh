@@ -7,7 +7,10 @@
 # the CPU (in cores, averaged over the run) that processes other than this redis-server
 # and this JVM used meanwhile: on a shared machine, runs with a high figure are noisy.
 #
-#   bash benches/java/pinned.sh [RUNS=3] [DURATION=5]   (env vars)
+#   RUNS=3 DURATION=5 bash benches/java/pinned.sh
+#   EXTRA="--warmup-s 10" bash benches/java/pinned.sh     (longer warm-up)
+#   SUMMARISE=runs.jsonl bash benches/java/pinned.sh      (tables of a saved series)
+#   OUT=runs.jsonl bash benches/java/pinned.sh            (also keep every run's JSON)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +19,47 @@ RUNS="${RUNS:-3}"
 DURATION="${DURATION:-5}"
 SCHEMA="${SCHEMA:-default}"
 EXTRA="${EXTRA:-}"            # e.g. EXTRA="--warmup-s 10"
+summarise() {
+    python3 - "$1" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+groups = {}
+for r in runs:
+    groups.setdefault((r["mode"], r["concurrency"]), []).append(r)
+print()
+print("| mode | in flight | runs | ops/s (median) | ops/s (all runs) | p50 µs | p99 µs | CPU s in window | CPU µs/op | peak RSS MiB | errors | other load (cores) |")
+print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
+for (mode, c) in sorted(groups, key=lambda k: (k[1], k[0] != "tuned")):
+    g = groups[(mode, c)]
+    med = lambda k: statistics.median(x[k] for x in g)
+    all_runs = ", ".join("{:,.0f}".format(x["ops_per_s"]) for x in g)
+    other = ", ".join("{:.2f}".format(x["other_load_cores"]) for x in g)
+    print(f"| {mode} | {c} | {len(g)} | {med('ops_per_s'):,.0f} | {all_runs} "
+          f"| {med('p50_us'):.1f} | {med('p99_us'):.1f} | {med('cpu_time_s'):.2f} "
+          f"| {statistics.median(x['cpu_time_s'] * 1e6 / x['ops'] for x in g):.1f} | {med('peak_rss_kib')/1024:.0f} "
+          f"| {sum(x['errors'] for x in g)} | {other} |")
+print()
+print("Per operation (medians of p50 / p99, µs):")
+print()
+ops = ["get_linked_pod", "set_linked_pod", "set_linked_pod_if_absent", "remove_linked_pod", "batch_get_linked_pod"]
+print("| mode | in flight | " + " | ".join(ops) + " |")
+print("|---|---:|" + "---:|" * len(ops))
+for (mode, c) in sorted(groups, key=lambda k: (k[1], k[0] != "tuned")):
+    g = groups[(mode, c)]
+    cells = []
+    for op in ops:
+        p50 = statistics.median(x["per_op"][op]["p50_us"] for x in g)
+        p99 = statistics.median(x["per_op"][op]["p99_us"] for x in g)
+        cells.append(f"{p50:.1f} / {p99:.1f}")
+    print(f"| {mode} | {c} | " + " | ".join(cells) + " |")
+PY
+}
+
+# SUMMARISE=runs.jsonl: only print the tables of a saved series.
+if [ -n "${SUMMARISE:-}" ]; then
+    summarise "$SUMMARISE"
+    exit 0
+fi
 test -f "$JAR" || { echo "build the jar first: (cd $HERE && mvn -q -B package -DskipTests)" >&2; exit 2; }
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
@@ -67,35 +111,7 @@ PY
     done
 done
 
-python3 - "$WORK/runs.jsonl" <<'PY'
-import json, statistics, sys
-runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-groups = {}
-for r in runs:
-    groups.setdefault((r["mode"], r["concurrency"]), []).append(r)
-print()
-print("| mode | in flight | runs | ops/s (median) | ops/s (all runs) | p50 µs | p99 µs | CPU s in window | peak RSS MiB | errors | other load (cores) |")
-print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|")
-for (mode, c) in sorted(groups, key=lambda k: (k[1], k[0] != "tuned")):
-    g = groups[(mode, c)]
-    med = lambda k: statistics.median(x[k] for x in g)
-    all_runs = ", ".join("{:,.0f}".format(x["ops_per_s"]) for x in g)
-    other = ", ".join("{:.2f}".format(x["other_load_cores"]) for x in g)
-    print(f"| {mode} | {c} | {len(g)} | {med('ops_per_s'):,.0f} | {all_runs} "
-          f"| {med('p50_us'):.1f} | {med('p99_us'):.1f} | {med('cpu_time_s'):.2f} | {med('peak_rss_kib')/1024:.0f} "
-          f"| {sum(x['errors'] for x in g)} | {other} |")
-print()
-print("Per operation (medians of p50 / p99, µs):")
-print()
-ops = ["get_linked_pod", "set_linked_pod", "set_linked_pod_if_absent", "remove_linked_pod", "batch_get_linked_pod"]
-print("| mode | in flight | " + " | ".join(ops) + " |")
-print("|---|---:|" + "---:|" * len(ops))
-for (mode, c) in sorted(groups, key=lambda k: (k[1], k[0] != "tuned")):
-    g = groups[(mode, c)]
-    cells = []
-    for op in ops:
-        p50 = statistics.median(x["per_op"][op]["p50_us"] for x in g)
-        p99 = statistics.median(x["per_op"][op]["p99_us"] for x in g)
-        cells.append(f"{p50:.1f} / {p99:.1f}")
-    print(f"| {mode} | {c} | " + " | ".join(cells) + " |")
-PY
+if [ -n "${OUT:-}" ]; then
+    cp "$WORK/runs.jsonl" "$OUT"
+fi
+summarise "$WORK/runs.jsonl"

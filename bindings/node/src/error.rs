@@ -66,7 +66,12 @@ unsafe fn js_string(env: sys::napi_env, s: &str) -> sys::napi_value {
     value
 }
 
-unsafe fn set(env: sys::napi_env, object: sys::napi_value, name: &std::ffi::CStr, value: sys::napi_value) {
+unsafe fn set(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    name: &std::ffi::CStr,
+    value: sys::napi_value,
+) {
     sys::napi_set_named_property(env, object, name.as_ptr(), value);
 }
 

@@ -109,13 +109,14 @@ impl Executor {
         })
     }
 
-    /// Refuses every later call with `CLOSED` (calls in flight finish) and drops
-    /// this handle's share of the connections.
+    /// Refuses every later call with `CLOSED`. Calls already made finish; the
+    /// connections close when the last of them has.
     #[napi]
     pub fn close(&mut self) {
-        if let Some(exec) = self.inner.take() {
-            exec.close();
-        }
+        // Dropping the handle is the whole of it: every call made before holds its
+        // own clone of the core's executor. (The core's `close()` would also refuse
+        // calls made before but not yet started on the runtime.)
+        self.inner = None;
     }
 
     /// Whether `close()` was called.

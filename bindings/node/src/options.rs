@@ -27,6 +27,9 @@ pub struct ExecutorOptions {
     /// `redis://[user:password@]host:port[/db]` or `unix:///path`; default: the
     /// `STATEFUL_REDIS_URL` environment variable, else `redis://127.0.0.1:6379`.
     pub url: Option<String>,
+    /// Seed nodes of a Redis Cluster (`redis://host:port` each). Empty: `url` is
+    /// used, and a cluster node found there is used as the seed.
+    pub cluster_nodes: Option<Vec<String>>,
     /// ACL user name; overrides the URL's.
     pub username: Option<String>,
     /// Password; overrides the URL's. Never printed.
@@ -43,7 +46,8 @@ pub struct ExecutorOptions {
     pub max_in_flight: Option<u32>,
     /// Retries of calls that are safe to repeat.
     pub retry: Option<RetryOptions>,
-    /// Key layout: `"default"`.
+    /// Key layout: `"default"`, or `"java"` (the Java version's keys; standalone
+    /// servers only).
     pub key_schema: Option<String>,
     /// Record every operation in the performance monitor. Default true.
     pub monitor: Option<bool>,
@@ -87,9 +91,7 @@ pub(crate) fn config(env: &Env, options: Option<&Unknown>) -> Result<Config, Cor
             ) =>
         {
             if value.get_type().ok() != Some(ValueType::Object) {
-                return Err(CoreError::invalid_argument(
-                    "the options must be an object",
-                ));
+                return Err(CoreError::invalid_argument("the options must be an object"));
             }
             let json: Value = env
                 .from_js_value(unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) })
@@ -123,6 +125,7 @@ mod tests {
         core_keys.sort();
         let mut ours = vec![
             "url",
+            "cluster_nodes",
             "username",
             "password",
             "database",

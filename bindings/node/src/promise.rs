@@ -14,8 +14,8 @@
 use std::future::Future;
 use std::os::raw::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env, Status};
@@ -66,7 +66,20 @@ struct Shared {
     queue: Mutex<Vec<Box<dyn Settle>>>,
     /// Calls whose promise is not settled yet (changed on the JS thread only).
     in_flight: AtomicUsize,
-    tsfn: AtomicPtr<sys::napi_threadsafe_function__>,
+    /// The thread-safe function; null once napi has finalized it (at the latest
+    /// when the environment shuts down, possibly before executors are collected).
+    /// Held locked while it is used, so it cannot be finalized meanwhile.
+    tsfn: Mutex<Tsfn>,
+}
+
+struct Tsfn(sys::napi_threadsafe_function);
+// SAFETY: napi documents thread-safe functions as callable from any thread.
+unsafe impl Send for Tsfn {}
+
+impl Shared {
+    fn tsfn(&self) -> MutexGuard<'_, Tsfn> {
+        self.tsfn.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Creates promises and settles them from any thread. One per executor.
@@ -80,7 +93,7 @@ impl Completer {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
-            tsfn: AtomicPtr::new(ptr::null_mut()),
+            tsfn: Mutex::new(Tsfn(ptr::null_mut())),
         });
         let raw_env = env.raw();
         let mut name = ptr::null_mut();
@@ -116,7 +129,7 @@ impl Completer {
             // Idle: the event loop may exit.
             check(sys::napi_unref_threadsafe_function(raw_env, tsfn))?;
         }
-        shared.tsfn.store(tsfn, Ordering::Release);
+        shared.tsfn().0 = tsfn;
         Ok(Arc::new(Completer { shared }))
     }
 
@@ -147,14 +160,16 @@ impl Completer {
         T: ToNapiValue + Send + 'static,
         F: Future<Output = Result<T, CoreError>> + Send + 'static,
     {
-        let runtime = stateful_redis::runtime::shared().map_err(|e| {
-            napi::Error::new(Status::GenericFailure, e.to_string())
-        })?;
+        let runtime = stateful_redis::runtime::shared()
+            .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))?;
         let (deferred, promise) = create_promise(env)?;
         if self.shared.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
             // A call in flight keeps the process alive until its promise settles.
-            unsafe {
-                sys::napi_ref_threadsafe_function(env.raw(), self.tsfn());
+            let tsfn = self.shared.tsfn();
+            if !tsfn.0.is_null() {
+                unsafe {
+                    sys::napi_ref_threadsafe_function(env.raw(), tsfn.0);
+                }
             }
         }
         let guard = Guard {
@@ -169,10 +184,6 @@ impl Completer {
         Ok(PromiseRaw::new(env.raw(), promise))
     }
 
-    fn tsfn(&self) -> sys::napi_threadsafe_function {
-        self.shared.tsfn.load(Ordering::Acquire)
-    }
-
     /// Queues a result; wakes the JS thread when the queue was empty.
     fn push(&self, done: Box<dyn Settle>) {
         let was_empty = {
@@ -182,12 +193,15 @@ impl Completer {
             was_empty
         };
         if was_empty {
-            unsafe {
-                sys::napi_call_threadsafe_function(
-                    self.tsfn(),
-                    ptr::null_mut(),
-                    sys::ThreadsafeFunctionCallMode::nonblocking,
-                );
+            let tsfn = self.shared.tsfn();
+            if !tsfn.0.is_null() {
+                unsafe {
+                    sys::napi_call_threadsafe_function(
+                        tsfn.0,
+                        ptr::null_mut(),
+                        sys::ThreadsafeFunctionCallMode::nonblocking,
+                    );
+                }
             }
         }
     }
@@ -196,11 +210,14 @@ impl Completer {
 impl Drop for Completer {
     fn drop(&mut self) {
         // Allowed from any thread; napi finalizes once queued calls are delivered.
-        unsafe {
-            sys::napi_release_threadsafe_function(
-                self.tsfn(),
-                sys::ThreadsafeFunctionReleaseMode::release,
-            );
+        let tsfn = self.shared.tsfn();
+        if !tsfn.0.is_null() {
+            unsafe {
+                sys::napi_release_threadsafe_function(
+                    tsfn.0,
+                    sys::ThreadsafeFunctionReleaseMode::release,
+                );
+            }
         }
     }
 }
@@ -266,12 +283,16 @@ unsafe extern "C" fn drain(
     }
     let before = shared.in_flight.fetch_sub(settled, Ordering::Relaxed);
     if before == settled {
-        sys::napi_unref_threadsafe_function(env, shared.tsfn.load(Ordering::Acquire));
+        let tsfn = shared.tsfn();
+        if !tsfn.0.is_null() {
+            sys::napi_unref_threadsafe_function(env, tsfn.0);
+        }
     }
 }
 
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     if !data.is_null() {
-        drop(Arc::from_raw(data as *const Shared));
+        let shared = Arc::from_raw(data as *const Shared);
+        shared.tsfn().0 = ptr::null_mut();
     }
 }

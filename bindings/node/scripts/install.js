@@ -53,7 +53,7 @@ function build() {
   const cargo = process.env.CARGO || 'cargo'
   console.error(`stateful-redis: building the native module with ${cargo} (release) in ${root}`)
   const result = spawnSync(cargo, [
-    'build', '--release', '--locked', '-p', CRATE,
+    'build', '--release', '-p', CRATE,
     '--manifest-path', join(root, 'Cargo.toml'),
     '--message-format=json-render-diagnostics',
   ], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 1024 * 1024 })

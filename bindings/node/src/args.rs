@@ -42,21 +42,38 @@ fn wrong_type(name: &str, expected: &str, value: &Unknown) -> CoreError {
 
 /// A string argument.
 pub(crate) fn string(value: &Unknown, name: &str) -> Result<String> {
-    if value.get_type().ok() != Some(ValueType::String) {
-        return Err(wrong_type(name, "a string", value));
+    read_string(value.value().env, value.raw()).ok_or_else(|| wrong_type(name, "a string", value))
+}
+
+/// The string value of `raw`, or `None` if it is not a string. One Node-API call
+/// for strings that fit a stack buffer (names do), instead of napi-rs's two calls
+/// (length, then copy) and a type check.
+fn read_string(env: sys::napi_env, raw: sys::napi_value) -> Option<String> {
+    let mut buf = [0u8; 1024];
+    let mut len = 0usize;
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env, raw, buf.as_mut_ptr().cast(), buf.len(), &mut len)
+    };
+    if status != sys::Status::napi_ok {
+        return None;
     }
-    unsafe { String::from_napi_value(value.value().env, value.raw()) }
-        .map_err(|e| CoreError::invalid_argument(format!("{name}: {}", e.reason)))
+    // Node writes whole characters only: a string cut short left fewer than 4
+    // bytes (one character) unused of the `buf.len() - 1` usable.
+    if len + 4 < buf.len() {
+        // Node-API strings are valid UTF-8 (lone surrogates are replaced).
+        return String::from_utf8(buf[..len].to_vec()).ok();
+    }
+    unsafe { String::from_napi_value(env, raw) }.ok()
 }
 
 /// An integer argument (a JS number with an integral value).
 pub(crate) fn integer(value: &Unknown, name: &str) -> Result<i64> {
-    if value.get_type().ok() != Some(ValueType::Number) {
+    let mut number = 0f64;
+    let status = unsafe { sys::napi_get_value_double(value.value().env, value.raw(), &mut number) };
+    if status != sys::Status::napi_ok {
         return Err(wrong_type(name, "an integer", value));
     }
-    let number = unsafe { f64::from_napi_value(value.value().env, value.raw()) }
-        .map_err(|e| CoreError::invalid_argument(format!("{name}: {}", e.reason)))?;
-    if number.fract() != 0.0 || number.abs() > MAX_SAFE_INTEGER {
+    if number.fract() != 0.0 || number.abs() > MAX_SAFE_INTEGER || number.is_nan() {
         return Err(CoreError::invalid_argument(format!(
             "{name} must be an integer, not {number}"
         )));
@@ -95,8 +112,13 @@ pub(crate) fn strings(value: &Unknown, name: &str) -> Result<Vec<String>> {
     for i in 0..len {
         let mut element = ptr::null_mut();
         unsafe { sys::napi_get_element(env, raw, i, &mut element) };
-        let element = unsafe { Unknown::from_raw_unchecked(env, element) };
-        out.push(string(&element, &format!("{name}[{i}]"))?);
+        match read_string(env, element) {
+            Some(s) => out.push(s),
+            None => {
+                let element = unsafe { Unknown::from_raw_unchecked(env, element) };
+                return Err(wrong_type(&format!("{name}[{i}]"), "a string", &element));
+            }
+        }
     }
     Ok(out)
 }

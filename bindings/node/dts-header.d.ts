@@ -14,3 +14,114 @@ export interface StatefulRedisError extends Error {
   cause?: Error
 }
 
+// ----- performance monitor (SPEC section 6) -----------------------------------
+// The monitor's objects are the core's serde types passed through unchanged, with
+// snake_case keys, so every binding returns the same snapshot. These interfaces
+// mirror schemas/metrics_snapshot.schema.json (test/monitor.test.js checks that
+// every property of the schema is named here).
+
+export type ErrorCounts = Partial<Record<`${ErrorCode}`, number>>
+
+/** One operation's figures over the current period. */
+export interface OperationMetrics {
+  name: string
+  kind: 'builtin' | 'application'
+  count: number
+  errors: number
+  error_rate: number
+  errors_by_code: ErrorCounts
+  /** Completed calls per second over the last whole 1, 10 and 60 seconds. */
+  throughput: { last_1s: number; last_10s: number; last_60s: number }
+  /** Milliseconds; all 0 when count is 0. */
+  latency_ms: { min: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number }
+  batch_items: number
+  batch_max: number
+}
+
+/** An alert pending or firing now. */
+export interface ActiveAlert {
+  metric: string
+  rule: string
+  state: 'pending' | 'firing'
+  value: number
+  threshold: number
+  since_ms: number
+}
+
+/** What `metrics()` and `resetMetrics()` resolve to. */
+export interface MetricsSnapshot {
+  schema_version: 1
+  taken_at_ms: number
+  uptime_seconds: number
+  period_seconds: number
+  operations: OperationMetrics[]
+  errors_by_code: Record<`${ErrorCode}`, number>
+  pool: {
+    connections: number
+    in_use: number
+    in_flight: number
+    in_flight_peak: number
+    max_in_flight: number
+    contended_calls: number
+    waits: number
+    wait_ms_total: number
+    wait_ms_p99: number
+    reconnects: number
+  }
+  scripts: { evalsha_calls: number; noscript_reloads: number }
+  alerts: ActiveAlert[]
+}
+
+/** An alert's change of state, as passed to `onAlert` callbacks. */
+export interface AlertEvent {
+  /** The concrete metric (`get_linked_pod.p99_ms`). */
+  metric: string
+  /** The rule's metric as set (`*.error_rate`). */
+  rule: string
+  state: 'pending' | 'firing' | 'resolved'
+  value: number
+  threshold: number
+  /** Unix epoch milliseconds. */
+  at_ms: number
+  message: string
+}
+
+/** Options of `setAlertThreshold`. */
+export interface AlertOptions {
+  /** How long the value must stay past the threshold before the alert fires. Default 0. */
+  sustainMs?: number
+  /** Relative width of the band the value must leave to resolve. Default 0.1. */
+  hysteresis?: number
+  /** Default `'above'`. */
+  direction?: 'above' | 'below'
+}
+
+/** One of `optimizationSuggestions()`. */
+export interface Suggestion {
+  /** The rule's stable id (`error_rate_high`, ...). */
+  id: string
+  severity: 'info' | 'warning' | 'critical'
+  message: string
+  /** The metric values behind it. */
+  evidence: Record<string, number>
+}
+
+/** What `optimizeConnectionPool()` did. */
+export interface PoolChange {
+  changed: boolean
+  connections_before: number
+  connections_after: number
+  in_flight_peak: number
+  calls: number
+  reason: string
+}
+
+/** What `optimizeLuaScripts()` did. */
+export interface ScriptsReport {
+  scripts: number
+  missing_before: string[]
+  loaded: number
+  noscript_reloads: number
+  changed: boolean
+}
+

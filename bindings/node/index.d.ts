@@ -14,6 +14,117 @@ export interface StatefulRedisError extends Error {
   cause?: Error
 }
 
+// ----- performance monitor (SPEC section 6) -----------------------------------
+// The monitor's objects are the core's serde types passed through unchanged, with
+// snake_case keys, so every binding returns the same snapshot. These interfaces
+// mirror schemas/metrics_snapshot.schema.json (test/monitor.test.js checks that
+// every property of the schema is named here).
+
+export type ErrorCounts = Partial<Record<`${ErrorCode}`, number>>
+
+/** One operation's figures over the current period. */
+export interface OperationMetrics {
+  name: string
+  kind: 'builtin' | 'application'
+  count: number
+  errors: number
+  error_rate: number
+  errors_by_code: ErrorCounts
+  /** Completed calls per second over the last whole 1, 10 and 60 seconds. */
+  throughput: { last_1s: number; last_10s: number; last_60s: number }
+  /** Milliseconds; all 0 when count is 0. */
+  latency_ms: { min: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number }
+  batch_items: number
+  batch_max: number
+}
+
+/** An alert pending or firing now. */
+export interface ActiveAlert {
+  metric: string
+  rule: string
+  state: 'pending' | 'firing'
+  value: number
+  threshold: number
+  since_ms: number
+}
+
+/** What `metrics()` and `resetMetrics()` resolve to. */
+export interface MetricsSnapshot {
+  schema_version: 1
+  taken_at_ms: number
+  uptime_seconds: number
+  period_seconds: number
+  operations: OperationMetrics[]
+  errors_by_code: Record<`${ErrorCode}`, number>
+  pool: {
+    connections: number
+    in_use: number
+    in_flight: number
+    in_flight_peak: number
+    max_in_flight: number
+    contended_calls: number
+    waits: number
+    wait_ms_total: number
+    wait_ms_p99: number
+    reconnects: number
+  }
+  scripts: { evalsha_calls: number; noscript_reloads: number }
+  alerts: ActiveAlert[]
+}
+
+/** An alert's change of state, as passed to `onAlert` callbacks. */
+export interface AlertEvent {
+  /** The concrete metric (`get_linked_pod.p99_ms`). */
+  metric: string
+  /** The rule's metric as set (`*.error_rate`). */
+  rule: string
+  state: 'pending' | 'firing' | 'resolved'
+  value: number
+  threshold: number
+  /** Unix epoch milliseconds. */
+  at_ms: number
+  message: string
+}
+
+/** Options of `setAlertThreshold`. */
+export interface AlertOptions {
+  /** How long the value must stay past the threshold before the alert fires. Default 0. */
+  sustainMs?: number
+  /** Relative width of the band the value must leave to resolve. Default 0.1. */
+  hysteresis?: number
+  /** Default `'above'`. */
+  direction?: 'above' | 'below'
+}
+
+/** One of `optimizationSuggestions()`. */
+export interface Suggestion {
+  /** The rule's stable id (`error_rate_high`, ...). */
+  id: string
+  severity: 'info' | 'warning' | 'critical'
+  message: string
+  /** The metric values behind it. */
+  evidence: Record<string, number>
+}
+
+/** What `optimizeConnectionPool()` did. */
+export interface PoolChange {
+  changed: boolean
+  connections_before: number
+  connections_after: number
+  in_flight_peak: number
+  calls: number
+  reason: string
+}
+
+/** What `optimizeLuaScripts()` did. */
+export interface ScriptsReport {
+  scripts: number
+  missing_before: string[]
+  loaded: number
+  noscript_reloads: number
+  changed: boolean
+}
+
 /**
  * A connection to Redis and the operations on it. Create one with
  * `Executor.connect(options)`, share it, `close()` it when done.
@@ -90,6 +201,48 @@ export declare class Executor {
    * eligible pod (nothing written).
    */
   computeLinkedPod(ns: string, uid: string, svc: string, persist: number, policy?: RoutingPolicy | null): Promise<number | null>
+  /**
+   * The monitor's snapshot (`schemas/metrics_snapshot.schema.json`; snake_case
+   * keys, the same object in every binding).
+   */
+  metrics(): Promise<MetricsSnapshot>
+  /** Prometheus text exposition of the metrics. */
+  metricsPrometheus(): Promise<string>
+  /** Starts a new measurement period; resolves to the last period's snapshot. */
+  resetMetrics(): Promise<MetricsSnapshot>
+  /**
+   * Records one of the application's own operations (`durationMs` may have a
+   * fraction). Synchronous and cheap.
+   */
+  recordOperation(name: string, durationMs: number, success: boolean): void
+  /**
+   * Alerts when `metric` (`set_linked_pod.p99_ms`, `*.error_rate`,
+   * `pool.wait_ms_p99`, ... see docs/monitor.md) crosses `threshold`.
+   * `options`: `sustainMs` (how long it must stay past the threshold),
+   * `hysteresis` (relative band to leave to resolve, default 0.1), `direction`
+   * (`"above"`, the default, or `"below"`). Throws `INVALID_ARGUMENT` for an
+   * unknown metric.
+   */
+  setAlertThreshold(metric: string, threshold: number, options?: AlertOptions | undefined | null): void
+  /**
+   * Calls `callback(event)` on every alert event (`{metric, rule, state, value,
+   * threshold, at_ms, message}`, `state` one of `"pending"`, `"firing"`,
+   * `"resolved"`), on the JS thread. A subscription never keeps the process
+   * alive. Returns a function that unsubscribes.
+   */
+  onAlert(callback: (event: AlertEvent) => void): () => boolean
+  /**
+   * Suggestions from the metrics and the configuration: `[{id, severity,
+   * message, evidence}]`.
+   */
+  optimizationSuggestions(): Promise<Suggestion[]>
+  /**
+   * Sizes the connection pool to the concurrency measured in this period;
+   * resolves to what changed.
+   */
+  optimizeConnectionPool(): Promise<PoolChange>
+  /** Loads every script the server lacks; resolves to what changed. */
+  optimizeLuaScripts(): Promise<ScriptsReport>
 }
 
 /** The stable error codes (`err.code`), the same in every binding. */

@@ -56,8 +56,8 @@ fn by_pod<V>(map: BTreeMap<i64, V>) -> BTreeMap<String, V> {
 /// `Executor.connect(options)`, share it, `close()` it when done.
 #[napi]
 pub struct Executor {
-    inner: Option<CoreExecutor>,
-    completer: Arc<Completer>,
+    pub(crate) inner: Option<CoreExecutor>,
+    pub(crate) completer: Arc<Completer>,
 }
 
 impl Executor {

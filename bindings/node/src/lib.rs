@@ -4,11 +4,13 @@
 //!
 //! One file per concept: [`executor`] (the `Executor` class), [`args`] (argument
 //! conversion), [`options`] (the options object), [`error`] (JS errors and codes),
-//! [`promise`] (promises settled from the core's runtime).
+//! [`promise`] (promises settled from the core's runtime), [`monitor`] (the
+//! performance monitor).
 
 pub mod args;
 pub mod error;
 pub mod executor;
+pub mod monitor;
 pub mod options;
 pub mod promise;
 

@@ -1,6 +1,9 @@
 // A consumer of the package's typings; `tsc --strict --noEmit` must accept it.
 import { Executor, ErrorCode, nativeVersion } from 'stateful-redis'
-import type { ExecutorOptions, PodLoad, RoutingPolicy, StatefulRedisError, TrySetResult } from 'stateful-redis'
+import type {
+  AlertEvent, ExecutorOptions, MetricsSnapshot, PodLoad, PoolChange, RoutingPolicy, ScriptsReport,
+  StatefulRedisError, Suggestion, TrySetResult,
+} from 'stateful-redis'
 
 async function main(): Promise<void> {
   const options: ExecutorOptions = {
@@ -40,6 +43,24 @@ async function main(): Promise<void> {
       console.log(retry, op)
     }
   }
+  const snapshot: MetricsSnapshot = await exec.metrics()
+  const p99: number = snapshot.operations[0].latency_ms.p99
+  const timeouts: number = snapshot.errors_by_code.TIMEOUT
+  const text: string = await exec.metricsPrometheus()
+  const last: MetricsSnapshot = await exec.resetMetrics()
+  exec.recordOperation('app.checkout', 1.5, true)
+  exec.setAlertThreshold('*.error_rate', 0.05)
+  exec.setAlertThreshold('set_linked_pod.p99_ms', 20, { sustainMs: 5000, hysteresis: 0.2, direction: 'above' })
+  const unsubscribe: () => boolean = exec.onAlert((event: AlertEvent) => {
+    const state: 'pending' | 'firing' | 'resolved' = event.state
+    console.log(state, event.metric, event.value, event.at_ms)
+  })
+  unsubscribe()
+  const suggestions: Suggestion[] = await exec.optimizationSuggestions()
+  const pool: PoolChange = await exec.optimizeConnectionPool()
+  const scripts: ScriptsReport = await exec.optimizeLuaScripts()
+  console.log(p99, timeouts, text.length, last.period_seconds, suggestions.map((s) => s.severity),
+    pool.connections_after, scripts.missing_before)
   const closed: boolean = exec.closed
   exec.close()
   console.log(nativeVersion(), states, workload, workloads, loads, previous, attempt.ok, attempt.pod,

@@ -2,8 +2,8 @@
 # Node binding (bindings/node): installs the dev dependencies, builds the native
 # module with the napi-rs CLI (release; regenerates index.d.ts, which must match
 # the committed one), runs `node --test` (private redis-servers on free loopback
-# ports), then installs the `npm pack` tarball into a scratch project and loads it
-# with require and import. Idempotent; needs node >= 20.17, npm, cargo and
+# ports), then installs the `npm pack` tarball and the package folder into scratch
+# projects and loads them with require and import. Idempotent; needs node >= 20.17, npm, cargo and
 # redis-server on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/../../bindings/node"
@@ -42,4 +42,14 @@ tarball="$(npm pack --silent --pack-destination "$scratch" | tail -n 1)"
   node --input-type=module -e "import { Executor, ErrorCode } from 'stateful-redis'; if (ErrorCode.CLOSED !== 'CLOSED' || !Executor) process.exit(1)"
   test -f node_modules/stateful-redis/index.d.ts
 )
-echo "1 passed, 0 failed: packed tarball installs and loads"
+echo "-- npm install ./bindings/node into a scratch project (the install hook runs), require it"
+linked="$(mktemp -d)"
+trap 'rm -rf "$scratch" "$linked"' EXIT
+package_dir="$(pwd)"
+(
+  cd "$linked"
+  npm init -y >/dev/null
+  npm install --no-audit --no-fund --loglevel=error "$package_dir"
+  node -e "const sr = require('stateful-redis'); if (typeof sr.Executor.connect !== 'function') process.exit(1)"
+)
+echo "2 passed, 0 failed: packed tarball and package folder install and load"

@@ -57,3 +57,60 @@ test('a TypeScript consumer compiles with tsc --strict --noEmit', () => {
     assert.fail(`tsc failed:\n${e.stdout}${e.stderr}`)
   }
 })
+
+test('worker threads: each loads the module, uses its own executor and exits cleanly', async () => {
+  const { Worker } = require('node:worker_threads')
+  const { harness } = require('./helpers')
+  const h = await harness()
+  try {
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads')
+      const { Executor } = require(workerData.pkg)
+      Executor.connect({ url: workerData.url }).then(async (x) => {
+        await x.setLinkedPod('w', 'u' + workerData.i, 'chat', workerData.i, -1)
+        const pod = await x.getLinkedPod('w', 'u' + workerData.i, 'chat')
+        x.onAlert(() => {})
+        x.getLinkedPod('w', 'u', 'chat') // still in flight when the worker ends
+        parentPort.postMessage(pod)
+        // executor left open on purpose: the environment's teardown must cope
+      })`
+    const results = await Promise.all([1, 2, 3].map((i) => new Promise((resolve, reject) => {
+      const worker = new Worker(source, { eval: true, workerData: { pkg: PACKAGE, url: h.server.url, i } })
+      let pod
+      worker.on('message', (m) => { pod = m })
+      worker.on('error', reject)
+      worker.on('exit', (code) => (code === 0 ? resolve(pod) : reject(new Error(`worker exit ${code}`))))
+    })))
+    assert.deepEqual(results, [1, 2, 3])
+    assert.equal(await h.exec.getLinkedPod('w', 'u2', 'chat'), 2, 'the main thread still works')
+  } finally {
+    await h.close()
+  }
+})
+
+test('worker threads: terminate() with calls in flight does not crash the process', async () => {
+  const { Worker } = require('node:worker_threads')
+  const { harness } = require('./helpers')
+  const h = await harness()
+  try {
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads')
+      const { Executor } = require(workerData.pkg)
+      Executor.connect({ url: workerData.url }).then((x) => {
+        x.onAlert(() => {})
+        for (let i = 0; i < 2000; i++) x.setLinkedPod('t', 'u' + i, 'chat', 1, -1).catch(() => {})
+        parentPort.postMessage('busy')
+      })`
+    for (let round = 0; round < 3; round++) {
+      const worker = new Worker(source, { eval: true, workerData: { pkg: PACKAGE, url: h.server.url } })
+      await new Promise((resolve, reject) => {
+        worker.once('message', resolve)
+        worker.once('error', reject)
+      })
+      await worker.terminate()
+    }
+    assert.equal(await h.exec.setLinkedPod('t', 'after', 'chat', 4, -1), null, 'the main thread still works')
+  } finally {
+    await h.close()
+  }
+})

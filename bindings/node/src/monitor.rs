@@ -189,10 +189,10 @@ impl Executor {
         let exec = self.handle("on_alert").map_err(|e| throw(env, &e))?;
         let sink = AlertSink::new(env, &callback)?;
         let id = exec.subscribe_alerts(Box::new(move |event: &AlertEvent| sink.send(event)));
-        let unsubscribe_exec = exec.clone();
-        env.create_function_from_closure("unsubscribe", move |_ctx| {
-            Ok(unsubscribe_exec.unsubscribe_alerts(id))
-        })
+        // The monitor, not the executor: holding the unsubscribe function must not
+        // keep the connections open after `close()`.
+        let monitor = exec.monitor().clone();
+        env.create_function_from_closure("unsubscribe", move |_ctx| Ok(monitor.unsubscribe(id)))
     }
 
     /// Suggestions from the metrics and the configuration: `[{id, severity,

@@ -26,6 +26,11 @@ pub struct PyAsyncExecutor {
     generation: u64,
 }
 
+/// `()` → Python `None` (PyO3 would make an empty tuple of it).
+fn none(_: ()) -> Option<bool> {
+    None
+}
+
 impl PyAsyncExecutor {
     /// The core executor, refusing an executor inherited across `fork()`.
     fn core(&self) -> PyResult<Executor> {
@@ -72,7 +77,9 @@ impl PyAsyncExecutor {
     ) -> PyResult<Bound<'py, PyAny>> {
         let e = self.core()?;
         spawn(py, async move {
-            e.set_service_state(&ns.0, &svc.0, pod.0, &state.0).await
+            e.set_service_state(&ns.0, &svc.0, pod.0, &state.0)
+                .await
+                .map(none)
         })
     }
 
@@ -97,7 +104,9 @@ impl PyAsyncExecutor {
     ) -> PyResult<Bound<'py, PyAny>> {
         let e = self.core()?;
         spawn(py, async move {
-            e.set_workload_state(&ns.0, &svc.0, &state.0).await
+            e.set_workload_state(&ns.0, &svc.0, &state.0)
+                .await
+                .map(none)
         })
     }
 

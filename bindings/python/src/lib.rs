@@ -19,8 +19,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", stateful_redis::VERSION)?;
+    m.add("__all__", vec!["Executor", "AsyncExecutor", "__version__"])?;
     m.add_class::<executor::PyExecutor>()?;
     m.add_class::<async_executor::PyAsyncExecutor>()?;
-    m.add_class::<aio::LoopQueue>()?;
     Ok(())
 }

@@ -32,6 +32,7 @@ from .errors import (
     TimeoutError,
 )
 from ._native import AsyncExecutor, Executor, __version__
+from .types import LinksByPod, PodLoad, RetryPolicy, RoutingPolicy
 
 __all__ = [
     "Executor",
@@ -49,5 +50,9 @@ __all__ = [
     "ClosedError",
     "InternalError",
     "ERROR_CODES",
+    "PodLoad",
+    "RoutingPolicy",
+    "RetryPolicy",
+    "LinksByPod",
     "__version__",
 ]

@@ -3,8 +3,6 @@
 from types import TracebackType
 from typing import Awaitable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union, final
 
-from typing_extensions import disjoint_base
-
 from .types import LinksByPod, PodLoad, RetryPolicy, RoutingPolicy
 
 __version__: str
@@ -13,7 +11,6 @@ __all__ = ["Executor", "AsyncExecutor", "__version__"]
 _Names = Union[List[str], Tuple[str, ...]]
 
 @final
-@disjoint_base
 class Executor:
     """A synchronous executor of every stateful-redis operation, safe to share
     between threads (the GIL is released during every Redis round trip)."""
@@ -85,7 +82,6 @@ class Executor:
     ) -> bool: ...
 
 @final
-@disjoint_base
 class AsyncExecutor:
     """An asyncio executor of every operation; create it with
     ``await AsyncExecutor.connect(**options)``. Methods must be called from a

@@ -106,7 +106,52 @@ pub fn config_error(message: impl Into<String>) -> PyErr {
 
 #[cfg(test)]
 mod tests {
-    use super::scrub;
+    use super::*;
+
+    /// Every core code maps to its own exception class, with the attributes set
+    /// (codes that no Python test can provoke, such as CLUSTER or INTERNAL, too).
+    #[test]
+    fn every_code_maps_to_its_class() {
+        Python::initialize();
+        Python::attach(|py| {
+            // Load errors.py alone (the package's __init__ needs the built module).
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/python/stateful_redis/errors.py"
+            );
+            let util = py.import("importlib.util").unwrap();
+            let spec = util
+                .call_method1("spec_from_file_location", ("stateful_redis.errors", path))
+                .unwrap();
+            let module = util.call_method1("module_from_spec", (&spec,)).unwrap();
+            let modules = py.import("sys").unwrap().getattr("modules").unwrap();
+            modules.set_item("stateful_redis.errors", &module).unwrap();
+            spec.getattr("loader")
+                .unwrap()
+                .call_method1("exec_module", (&module,))
+                .unwrap();
+            for code in ErrorCode::ALL {
+                let err = Error::new(code, "boom")
+                    .with_operation("get_linked_pod")
+                    .into_py_err();
+                let value = err.value(py);
+                let class = value.get_type().name().unwrap().to_string();
+                assert!(class.ends_with("Error"), "{class}");
+                let got: String = value.getattr("code").unwrap().extract().unwrap();
+                assert_eq!(got, code.as_str());
+                let op: String = value.getattr("operation").unwrap().extract().unwrap();
+                assert_eq!(op, "get_linked_pod");
+                let retryable: bool = value.getattr("retryable").unwrap().extract().unwrap();
+                assert_eq!(retryable, code.is_transient());
+                let root = py
+                    .import("stateful_redis.errors")
+                    .unwrap()
+                    .getattr("StatefulRedisError")
+                    .unwrap();
+                assert!(value.is_instance(&root).unwrap());
+            }
+        });
+    }
 
     #[test]
     fn scrub_hides_credentials() {

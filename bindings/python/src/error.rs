@@ -125,12 +125,18 @@ mod tests {
                 .unwrap();
             let module = util.call_method1("module_from_spec", (&spec,)).unwrap();
             let modules = py.import("sys").unwrap().getattr("modules").unwrap();
+            let package = pyo3::types::PyModule::new(py, "stateful_redis").unwrap();
+            package.setattr("__path__", Vec::<String>::new()).unwrap();
+            modules.set_item("stateful_redis", package).unwrap();
             modules.set_item("stateful_redis.errors", &module).unwrap();
             spec.getattr("loader")
                 .unwrap()
                 .call_method1("exec_module", (&module,))
                 .unwrap();
             for code in ErrorCode::ALL {
+                if let Err(e) = py.import("stateful_redis.errors") {
+                    panic!("{e}");
+                }
                 let err = Error::new(code, "boom")
                     .with_operation("get_linked_pod")
                     .into_py_err();

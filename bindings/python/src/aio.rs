@@ -3,17 +3,23 @@
 //! an `asyncio.Future` on the caller's event loop.
 //!
 //! Delivery is batched per loop: a finished call is pushed onto the loop's
-//! [`LoopQueue`] *without* the GIL; only the push that finds the queue empty takes
-//! the GIL to schedule one `loop.call_soon_threadsafe(queue)`. The queue then
-//! drains on the loop's own thread, converting results to Python objects there.
-//! Under load one wake-up of the loop completes many futures, and the runtime's
-//! thread takes the GIL once per batch instead of once per call.
+//! [`LoopQueue`] *without* the GIL; only the push that finds the queue empty wakes
+//! the loop, by writing one byte to a socket pair the loop watches
+//! (`loop.add_reader`). The queue then drains on the loop's own thread, converting
+//! results to Python objects there. The runtime's thread (which also drives the
+//! Redis connections) never waits for the GIL, and under load one wake-up of the
+//! loop completes many futures. Loops without `add_reader` (e.g. Windows'
+//! proactor) are woken with `loop.call_soon_threadsafe`, which takes the GIL once
+//! per batch.
 //!
 //! A future is never completed on a closed loop: a queue whose loop is closed drops
 //! its completions; a future cancelled by its awaiter is skipped (the call itself
 //! runs to its end, bounded by the command timeout).
 
 use std::future::Future;
+use std::io::{Read, Write};
+use std::os::unix::io::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
@@ -30,11 +36,24 @@ struct Completion {
     convert: Convert,
 }
 
+/// How a queue wakes its event loop.
+enum Wake {
+    /// A socket pair whose read end the loop watches (`loop.add_reader`): the
+    /// runtime's thread writes one byte and never waits for the GIL.
+    Socket {
+        reader: UnixStream,
+        writer: UnixStream,
+    },
+    /// `loop.call_soon_threadsafe`, for loops without `add_reader`; takes the GIL.
+    Threadsafe,
+}
+
 /// Completions waiting for one event loop; calling it drains them (on the loop).
 #[pyclass(frozen, module = "stateful_redis._native")]
 pub struct LoopQueue {
     event_loop: Py<PyAny>,
     pending: Mutex<Vec<Completion>>,
+    wake: Wake,
 }
 
 impl LoopQueue {
@@ -45,25 +64,25 @@ impl LoopQueue {
             pending.push(completion);
             pending.len() == 1
         };
-        if first {
-            Python::attach(|py| {
-                let scheduled = queue
-                    .event_loop
-                    .bind(py)
-                    .is_closed_loop()
-                    .and_then(|closed| {
-                        if closed {
-                            return Ok(false);
-                        }
-                        queue
-                            .event_loop
-                            .bind(py)
-                            .call_method1(
-                                pyo3::intern!(py, "call_soon_threadsafe"),
-                                (slf.clone_ref(py),),
-                            )
-                            .map(|_| true)
-                    });
+        if !first {
+            return; // a wake-up is already on its way
+        }
+        match &queue.wake {
+            // A full buffer (WouldBlock) means wake-ups are pending already.
+            Wake::Socket { writer, .. } => drop((&*writer).write(&[1])),
+            Wake::Threadsafe => Python::attach(|py| {
+                let event_loop = queue.event_loop.bind(py);
+                let scheduled = event_loop.is_closed_loop().and_then(|closed| {
+                    if closed {
+                        return Ok(false);
+                    }
+                    event_loop
+                        .call_method1(
+                            pyo3::intern!(py, "call_soon_threadsafe"),
+                            (slf.clone_ref(py),),
+                        )
+                        .map(|_| true)
+                });
                 if !matches!(scheduled, Ok(true)) {
                     // The loop is closed (or closing): nobody can await these futures.
                     let dropped = std::mem::take(
@@ -71,8 +90,36 @@ impl LoopQueue {
                     );
                     drop(dropped);
                 }
-            });
+            }),
         }
+    }
+
+    fn new_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopQueue>> {
+        let make = |wake| {
+            Py::new(
+                py,
+                LoopQueue {
+                    event_loop: event_loop.clone().unbind(),
+                    pending: Mutex::new(Vec::new()),
+                    wake,
+                },
+            )
+        };
+        let pair = UnixStream::pair().and_then(|(reader, writer)| {
+            reader.set_nonblocking(true)?;
+            writer.set_nonblocking(true)?;
+            Ok((reader, writer))
+        });
+        if let Ok((reader, writer)) = pair {
+            let fd = reader.as_raw_fd();
+            let queue = make(Wake::Socket { reader, writer })?;
+            let watched =
+                event_loop.call_method1(pyo3::intern!(py, "add_reader"), (fd, queue.clone_ref(py)));
+            if watched.is_ok() {
+                return Ok(queue);
+            }
+        }
+        make(Wake::Threadsafe)
     }
 }
 
@@ -91,6 +138,10 @@ impl LoopExt for Bound<'_, PyAny> {
 impl LoopQueue {
     /// Completes every waiting future (runs on the event loop's thread).
     fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        if let Wake::Socket { reader, .. } = &self.wake {
+            let mut buf = [0u8; 256];
+            while matches!((&*reader).read(&mut buf), Ok(n) if n > 0) {}
+        }
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for Completion { future, convert } in batch {
             let future = future.bind(py);
@@ -127,13 +178,7 @@ fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopQ
     }
     // A new loop: forget the queues of loops that have been closed since.
     queues.retain(|q| !q.get().event_loop.bind(py).is_closed_loop().unwrap_or(true));
-    let queue = Py::new(
-        py,
-        LoopQueue {
-            event_loop: event_loop.clone().unbind(),
-            pending: Mutex::new(Vec::new()),
-        },
-    )?;
+    let queue = LoopQueue::new_for(py, event_loop)?;
     queues.push(queue.clone_ref(py));
     Ok(queue)
 }

@@ -164,3 +164,21 @@ def test_async_call_outside_a_loop_is_refused(url: str) -> None:
         assert "event loop" in str(e)
     else:
         raise AssertionError("a call outside a running loop must raise RuntimeError")
+
+
+def test_loop_without_add_reader_falls_back_to_call_soon_threadsafe(url: str) -> None:
+    class NoReaderLoop(asyncio.SelectorEventLoop):
+        def add_reader(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            raise NotImplementedError
+
+    async def main() -> None:
+        ex = await stateful_redis.AsyncExecutor.connect(url=url)
+        results = await asyncio.gather(*(ex.set_linked_pod(NS, f"nr{i}", "chat", 2, -1) for i in range(300)))
+        assert results == [None] * 300
+        assert await ex.get_linked_pod(NS, "nr7", "chat") == 2
+
+    loop = NoReaderLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

@@ -13,6 +13,7 @@ use stateful_redis::{runtime, Error, ErrorCode, Executor};
 use crate::aio::{ready, spawn};
 use crate::convert::{pod_loads, try_set, Int, Policy, Str, Strs};
 use crate::error::IntoPyErr;
+use crate::monitor::{self, Bool, Float, Json, Seconds, Subscriptions};
 use crate::options::config_from_kwargs;
 
 /// An asyncio executor of every stateful-redis operation; one instance serves any
@@ -24,6 +25,7 @@ use crate::options::config_from_kwargs;
 pub struct PyAsyncExecutor {
     pub(crate) executor: Executor,
     generation: u64,
+    subscriptions: Subscriptions,
 }
 
 /// `()` → Python `None` (PyO3 would make an empty tuple of it).
@@ -62,6 +64,7 @@ impl PyAsyncExecutor {
                 .map(|executor| PyAsyncExecutor {
                     executor,
                     generation,
+                    subscriptions: Subscriptions::default(),
                 })
         })
     }
@@ -329,6 +332,102 @@ impl PyAsyncExecutor {
         spawn(py, async move {
             e.compute_linked_pod(&ns.0, &uid.0, &svc.0, persist.0, policy)
                 .await
+        })
+    }
+
+    // ----- performance monitor -----------------------------------------------------
+
+    /// The monitor's snapshot as a dict; it validates against
+    /// ``schemas/metrics_snapshot.schema.json`` (the same snapshot in every binding).
+    fn metrics(&self, py: Python<'_>) -> Json {
+        monitor::metrics(py, &self.executor)
+    }
+
+    /// The metrics as Prometheus text exposition.
+    fn metrics_prometheus(&self, py: Python<'_>) -> String {
+        monitor::metrics_prometheus(py, &self.executor)
+    }
+
+    /// Starts a new measurement period; returns the final snapshot of the last one.
+    fn reset_metrics(&self, py: Python<'_>) -> Json {
+        monitor::reset_metrics(py, &self.executor)
+    }
+
+    /// Records one of the application's own operations: ``duration`` in seconds
+    /// (e.g. a ``time.perf_counter()`` difference) or a ``datetime.timedelta``.
+    fn record_operation(&self, name: Str, duration: Seconds, success: Bool) {
+        monitor::record_operation(&self.executor, name, duration, success)
+    }
+
+    /// Alerts when ``metric`` (``"set_linked_pod.p99_ms"``, ``"*.error_rate"``,
+    /// ``"pool.wait_ms_p99"``, ...) goes above ``threshold``; resolves 10% below.
+    fn set_alert_threshold(&self, metric: Str, threshold: Float) -> PyResult<()> {
+        monitor::set_alert_threshold(&self.executor, metric, threshold)
+    }
+
+    /// Sets the alert rule for ``metric`` with all its options: how long the value
+    /// must stay past the threshold (``sustain_ms``), the relative hysteresis band
+    /// (default 0.1) and the bad side (``"above"``, default, or ``"below"``).
+    #[pyo3(signature = (metric, threshold, *, sustain_ms=None, hysteresis=None, direction=None))]
+    fn set_alert(
+        &self,
+        metric: Str,
+        threshold: Float,
+        sustain_ms: Option<Int>,
+        hysteresis: Option<Float>,
+        direction: Option<Str>,
+    ) -> PyResult<()> {
+        monitor::set_alert(
+            &self.executor,
+            metric,
+            threshold,
+            sustain_ms,
+            hysteresis,
+            direction,
+        )
+    }
+
+    /// Removes the alert rule for ``metric``; whether there was one.
+    fn remove_alert(&self, metric: Str) -> bool {
+        monitor::remove_alert(&self.executor, metric)
+    }
+
+    /// Calls ``callback(event)`` for every alert event (a dict: ``metric``, ``rule``,
+    /// ``state`` pending/firing/resolved, ``value``, ``threshold``, ``at_ms``,
+    /// ``message``), on a delivery thread of its own; returns a subscription id.
+    fn subscribe_alerts(&self, callback: Bound<'_, PyAny>) -> PyResult<u64> {
+        monitor::subscribe_alerts(&self.executor, &self.subscriptions, callback)
+    }
+
+    /// Ends a subscription; whether it existed.
+    fn unsubscribe_alerts(&self, subscription: u64) -> bool {
+        monitor::unsubscribe_alerts(&self.executor, &self.subscriptions, subscription)
+    }
+
+    /// Evaluates the alert rules now (done every second anyway); returns the events.
+    fn evaluate_alerts(&self, py: Python<'_>) -> Json {
+        monitor::evaluate_alerts(py, &self.executor)
+    }
+
+    /// Suggestions from the metrics and the settings: a list of dicts with ``id``,
+    /// ``severity``, ``message`` and ``evidence`` (the metric values behind it).
+    fn optimization_suggestions(&self, py: Python<'_>) -> Json {
+        monitor::optimization_suggestions(py, &self.executor)
+    }
+
+    /// Resizes the connection pool to the measured concurrency; reports what changed.
+    fn optimize_connection_pool<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let e = self.core()?;
+        spawn(py, async move {
+            e.optimize_connection_pool().await.map(|c| Json::of(&c))
+        })
+    }
+
+    /// Loads every Lua script the server lacks; reports what changed.
+    fn optimize_lua_scripts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let e = self.core()?;
+        spawn(py, async move {
+            e.optimize_lua_scripts().await.map(|c| Json::of(&c))
         })
     }
 

@@ -11,6 +11,7 @@ use stateful_redis::BlockingExecutor;
 
 use crate::convert::{pod_loads, try_set, Int, PodLoads, Policy, Str, Strs};
 use crate::error::ResultExt;
+use crate::monitor::{self, Bool, Float, Json, Seconds, Subscriptions};
 use crate::options::config_from_kwargs;
 
 /// A synchronous executor of every stateful-redis operation, safe to share
@@ -24,6 +25,7 @@ use crate::options::config_from_kwargs;
 #[pyclass(frozen, name = "Executor", module = "stateful_redis._native")]
 pub struct PyExecutor {
     pub(crate) inner: BlockingExecutor,
+    subscriptions: Subscriptions,
 }
 
 #[pymethods]
@@ -33,7 +35,10 @@ impl PyExecutor {
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = config_from_kwargs(options)?;
         let inner = py.detach(|| BlockingExecutor::connect(config)).py()?;
-        Ok(PyExecutor { inner })
+        Ok(PyExecutor {
+            inner,
+            subscriptions: Subscriptions::default(),
+        })
     }
 
     /// Sets the state of one pod of a service.
@@ -280,6 +285,106 @@ impl PyExecutor {
         py.detach(|| {
             self.inner
                 .call(|e| e.compute_linked_pod(&ns.0, &uid.0, &svc.0, persist.0, policy))
+        })
+        .py()
+    }
+
+    // ----- performance monitor -----------------------------------------------------
+
+    /// The monitor's snapshot as a dict; it validates against
+    /// ``schemas/metrics_snapshot.schema.json`` (the same snapshot in every binding).
+    fn metrics(&self, py: Python<'_>) -> Json {
+        monitor::metrics(py, self.inner.executor())
+    }
+
+    /// The metrics as Prometheus text exposition.
+    fn metrics_prometheus(&self, py: Python<'_>) -> String {
+        monitor::metrics_prometheus(py, self.inner.executor())
+    }
+
+    /// Starts a new measurement period; returns the final snapshot of the last one.
+    fn reset_metrics(&self, py: Python<'_>) -> Json {
+        monitor::reset_metrics(py, self.inner.executor())
+    }
+
+    /// Records one of the application's own operations: ``duration`` in seconds
+    /// (e.g. a ``time.perf_counter()`` difference) or a ``datetime.timedelta``.
+    fn record_operation(&self, name: Str, duration: Seconds, success: Bool) {
+        monitor::record_operation(self.inner.executor(), name, duration, success)
+    }
+
+    /// Alerts when ``metric`` (``"set_linked_pod.p99_ms"``, ``"*.error_rate"``,
+    /// ``"pool.wait_ms_p99"``, ...) goes above ``threshold``; resolves 10% below.
+    fn set_alert_threshold(&self, metric: Str, threshold: Float) -> PyResult<()> {
+        monitor::set_alert_threshold(self.inner.executor(), metric, threshold)
+    }
+
+    /// Sets the alert rule for ``metric`` with all its options: how long the value
+    /// must stay past the threshold (``sustain_ms``), the relative hysteresis band
+    /// (default 0.1) and the bad side (``"above"``, default, or ``"below"``).
+    #[pyo3(signature = (metric, threshold, *, sustain_ms=None, hysteresis=None, direction=None))]
+    fn set_alert(
+        &self,
+        metric: Str,
+        threshold: Float,
+        sustain_ms: Option<Int>,
+        hysteresis: Option<Float>,
+        direction: Option<Str>,
+    ) -> PyResult<()> {
+        monitor::set_alert(
+            self.inner.executor(),
+            metric,
+            threshold,
+            sustain_ms,
+            hysteresis,
+            direction,
+        )
+    }
+
+    /// Removes the alert rule for ``metric``; whether there was one.
+    fn remove_alert(&self, metric: Str) -> bool {
+        monitor::remove_alert(self.inner.executor(), metric)
+    }
+
+    /// Calls ``callback(event)`` for every alert event (a dict: ``metric``, ``rule``,
+    /// ``state`` pending/firing/resolved, ``value``, ``threshold``, ``at_ms``,
+    /// ``message``), on a delivery thread of its own; returns a subscription id.
+    fn subscribe_alerts(&self, callback: Bound<'_, PyAny>) -> PyResult<u64> {
+        monitor::subscribe_alerts(self.inner.executor(), &self.subscriptions, callback)
+    }
+
+    /// Ends a subscription; whether it existed.
+    fn unsubscribe_alerts(&self, subscription: u64) -> bool {
+        monitor::unsubscribe_alerts(self.inner.executor(), &self.subscriptions, subscription)
+    }
+
+    /// Evaluates the alert rules now (done every second anyway); returns the events.
+    fn evaluate_alerts(&self, py: Python<'_>) -> Json {
+        monitor::evaluate_alerts(py, self.inner.executor())
+    }
+
+    /// Suggestions from the metrics and the settings: a list of dicts with ``id``,
+    /// ``severity``, ``message`` and ``evidence`` (the metric values behind it).
+    fn optimization_suggestions(&self, py: Python<'_>) -> Json {
+        monitor::optimization_suggestions(py, self.inner.executor())
+    }
+
+    /// Resizes the connection pool to the measured concurrency; reports what changed.
+    fn optimize_connection_pool(&self, py: Python<'_>) -> PyResult<Json> {
+        py.detach(|| {
+            self.inner
+                .call(|e| e.optimize_connection_pool())
+                .map(|c| Json::of(&c))
+        })
+        .py()
+    }
+
+    /// Loads every Lua script the server lacks; reports what changed.
+    fn optimize_lua_scripts(&self, py: Python<'_>) -> PyResult<Json> {
+        py.detach(|| {
+            self.inner
+                .call(|e| e.optimize_lua_scripts())
+                .map(|c| Json::of(&c))
         })
         .py()
     }

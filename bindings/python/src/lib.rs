@@ -11,6 +11,7 @@ pub mod async_executor;
 pub mod convert;
 pub mod error;
 pub mod executor;
+pub mod monitor;
 pub mod options;
 
 use pyo3::prelude::*;

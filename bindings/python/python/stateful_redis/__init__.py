@@ -32,7 +32,7 @@ from .errors import (
     TimeoutError,
 )
 from ._native import AsyncExecutor, Executor, __version__
-from .types import LinksByPod, PodLoad, RetryPolicy, RoutingPolicy
+from .types import AlertEvent, LinksByPod, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
 
 __all__ = [
     "Executor",
@@ -54,5 +54,7 @@ __all__ = [
     "RoutingPolicy",
     "RetryPolicy",
     "LinksByPod",
+    "AlertEvent",
+    "Suggestion",
     "__version__",
 ]

@@ -1,9 +1,10 @@
 """Type stubs of the native module (the Rust binding). Import ``stateful_redis``."""
 
 from types import TracebackType
-from typing import Awaitable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union, final
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union, final
 
-from .types import LinksByPod, PodLoad, RetryPolicy, RoutingPolicy
+from .types import AlertEvent, LinksByPod, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
 
 __version__: str
 __all__ = ["Executor", "AsyncExecutor", "__version__"]
@@ -68,6 +69,40 @@ class Executor:
         self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None
     ) -> Optional[int]:
         """The uid's link, or a link to the least-loaded eligible pod; ``None`` if none."""
+    def metrics(self) -> Dict[str, Any]:
+        """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
+    def metrics_prometheus(self) -> str:
+        """The metrics as Prometheus text exposition."""
+    def reset_metrics(self) -> Dict[str, Any]:
+        """Starts a new measurement period; returns the final snapshot of the last one."""
+    def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
+        """Records an application operation (``duration`` in seconds or a timedelta)."""
+    def set_alert_threshold(self, metric: str, threshold: float) -> None:
+        """Alerts when ``metric`` goes above ``threshold``."""
+    def set_alert(
+        self,
+        metric: str,
+        threshold: float,
+        *,
+        sustain_ms: Optional[int] = None,
+        hysteresis: Optional[float] = None,
+        direction: Optional[Literal["above", "below"]] = None,
+    ) -> None:
+        """Sets the alert rule for ``metric`` with all its options."""
+    def remove_alert(self, metric: str) -> bool:
+        """Removes the alert rule for ``metric``."""
+    def subscribe_alerts(self, callback: Callable[[AlertEvent], object]) -> int:
+        """Calls ``callback(event)`` for every alert event, on a thread of its own."""
+    def unsubscribe_alerts(self, subscription: int) -> bool:
+        """Ends a subscription."""
+    def evaluate_alerts(self) -> List[AlertEvent]:
+        """Evaluates the alert rules now; returns the events."""
+    def optimization_suggestions(self) -> List[Suggestion]:
+        """Suggestions from the metrics and the settings."""
+    def optimize_connection_pool(self) -> Dict[str, Any]:
+        """Resizes the connection pool to the measured concurrency."""
+    def optimize_lua_scripts(self) -> Dict[str, Any]:
+        """Loads every Lua script the server lacks."""
     def close(self) -> None:
         """Refuses every later call with ``ClosedError``."""
     @property
@@ -127,6 +162,40 @@ class AsyncExecutor:
     def compute_linked_pod(
         self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None
     ) -> Awaitable[Optional[int]]: ...
+    def metrics(self) -> Dict[str, Any]:
+        """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
+    def metrics_prometheus(self) -> str:
+        """The metrics as Prometheus text exposition."""
+    def reset_metrics(self) -> Dict[str, Any]:
+        """Starts a new measurement period; returns the final snapshot of the last one."""
+    def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
+        """Records an application operation (``duration`` in seconds or a timedelta)."""
+    def set_alert_threshold(self, metric: str, threshold: float) -> None:
+        """Alerts when ``metric`` goes above ``threshold``."""
+    def set_alert(
+        self,
+        metric: str,
+        threshold: float,
+        *,
+        sustain_ms: Optional[int] = None,
+        hysteresis: Optional[float] = None,
+        direction: Optional[Literal["above", "below"]] = None,
+    ) -> None:
+        """Sets the alert rule for ``metric`` with all its options."""
+    def remove_alert(self, metric: str) -> bool:
+        """Removes the alert rule for ``metric``."""
+    def subscribe_alerts(self, callback: Callable[[AlertEvent], object]) -> int:
+        """Calls ``callback(event)`` for every alert event, on a thread of its own."""
+    def unsubscribe_alerts(self, subscription: int) -> bool:
+        """Ends a subscription."""
+    def evaluate_alerts(self) -> List[AlertEvent]:
+        """Evaluates the alert rules now; returns the events."""
+    def optimization_suggestions(self) -> List[Suggestion]:
+        """Suggestions from the metrics and the settings."""
+    def optimize_connection_pool(self) -> Awaitable[Dict[str, Any]]:
+        """Resizes the connection pool to the measured concurrency."""
+    def optimize_lua_scripts(self) -> Awaitable[Dict[str, Any]]:
+        """Loads every Lua script the server lacks."""
     def close(self) -> None:
         """Refuses every later call with ``ClosedError``."""
     @property

@@ -2,7 +2,7 @@
 
 from typing import Dict, List, TypedDict
 
-__all__ = ["PodLoad", "RoutingPolicy", "RetryPolicy", "LinksByPod"]
+__all__ = ["PodLoad", "RoutingPolicy", "RetryPolicy", "LinksByPod", "AlertEvent", "Suggestion"]
 
 
 class PodLoad(TypedDict):
@@ -33,3 +33,30 @@ class RetryPolicy(TypedDict, total=False):
 
 #: ``batch_get_linked_pod`` result: ``{pod: [uid, ...]}``.
 LinksByPod = Dict[int, List[str]]
+
+
+class AlertEvent(TypedDict):
+    """A change of an alert's state, as passed to ``subscribe_alerts`` callbacks."""
+
+    metric: str
+    """The concrete metric (``get_linked_pod.p99_ms``)."""
+    rule: str
+    """The rule's metric as set (``*.error_rate``)."""
+    state: str
+    """``"pending"``, ``"firing"`` or ``"resolved"``."""
+    value: float
+    threshold: float
+    at_ms: int
+    """Wall-clock time, Unix epoch milliseconds."""
+    message: str
+
+
+class Suggestion(TypedDict):
+    """One optimisation suggestion."""
+
+    id: str
+    """The rule's stable id (``error_rate_high``, ...)."""
+    severity: str
+    message: str
+    evidence: Dict[str, float]
+    """The metric values behind it."""

@@ -97,6 +97,7 @@ def test_rss_bounded_over_200k_calls(url: str, raw: Any) -> None:
     asyncio.run(run(170_000, 1))
     sync_calls(30_000)
     grown = rss_bytes() - before
+    print(f"RSS {before / 1048576:.1f} MiB -> {(before + grown) / 1048576:.1f} MiB over 200,000 calls")
     assert grown < 16 * 1024 * 1024, f"RSS grew by {grown / 1048576:.1f} MiB over 200,000 calls"
 
 

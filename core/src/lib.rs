@@ -29,6 +29,7 @@ pub mod monitor;
 pub mod operation;
 pub mod runtime;
 pub mod scripts;
+mod tls;
 
 pub use blocking::BlockingExecutor;
 pub use config::{Config, ConfigBuilder, KeySchemaName, Options, RetryPolicy};

@@ -23,6 +23,8 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod executor;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod keys;
 pub mod local_redis;
 pub mod monitor;

@@ -25,7 +25,8 @@ run() { # test-binary filter, then env assignments
 
 for t in "${targets[@]}"; do
   case "$t" in
-    g1) run faults_targets g1_ SR_G1_CALLS=10000 ;;
+    g1) run faults_targets g1_ SR_G1_CALLS=10000
+        run faults_security rediss_against SR_G1_TLS_TRIES=200 ;;
     g2) run faults_targets g2_ SR_G2_RESTARTS=20 ;;
     g3) run faults_targets g3_ SR_G3_ROUNDS=1000 ;;
     g4) run faults_targets g4_ SR_G4_SECONDS=60 SR_G4_PERIOD_MS=1000 ;;

@@ -95,7 +95,7 @@ pub struct Options {
     /// Set `TCP_NODELAY` on connections (see `docs/performance.md`).
     pub tcp_nodelay: bool,
     /// `rediss://` only: PEM file of the CA(s) that signed the server's certificate.
-    /// `None`: the system's trust store.
+    /// `None`: the Mozilla root certificates built into the library (webpki-roots).
     pub tls_ca_file: Option<String>,
     /// `rediss://` only: PEM file of a client certificate (chain), for servers that
     /// authenticate clients (`tls-auth-clients yes`). Needs `tls_client_key_file`.

@@ -7,6 +7,12 @@
 //! IP address in the certificate's subject alternative names). rustls's crypto
 //! provider is `ring` (see `docs/dependencies.md`), installed as the process default
 //! the first time a TLS configuration is built unless the application installed one.
+//!
+//! Without `tls_ca_file` the trust anchors are the Mozilla roots compiled in
+//! (redis-rs's `tls-rustls-webpki-roots`), not the system store: redis-rs would
+//! otherwise read and parse the system store synchronously on *every* connect,
+//! inside the async task, where no deadline can interrupt it (a `rediss://`
+//! connect with a 300 ms timeout measured 711 ms on a loaded machine).
 
 use redis::{ClientTlsConfig, ConnectionAddr, ConnectionInfo, TlsCertificates};
 

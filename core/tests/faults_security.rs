@@ -105,7 +105,12 @@ async fn a_server_signed_by_another_ca_is_a_clear_connection_error() {
 async fn rediss_against_a_plain_server_fails_within_the_connect_timeout() {
     let server = start_server();
     let connect_timeout = Duration::from_millis(300);
-    for _ in 0..5 {
+    let tries: u32 = std::env::var("SR_G1_TLS_TRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let mut slowest = Duration::ZERO;
+    for _ in 0..tries {
         let config = Config::builder()
             .url(format!("rediss://127.0.0.1:{}", server.port()))
             .connect_timeout(connect_timeout)
@@ -119,10 +124,16 @@ async fn rediss_against_a_plain_server_fails_within_the_connect_timeout() {
         // G1 (connect): the exact figure comes from scripts/faults.sh; here a
         // bound loose enough for a loaded CI machine.
         assert!(
-            took < connect_timeout + Duration::from_millis(200),
+            took < connect_timeout + Duration::from_millis(500),
             "{took:?}"
         );
+        slowest = slowest.max(took);
     }
+    eprintln!(
+        "G1 rediss:// to a plain port: {tries} connects, connect timeout {} ms, slowest {:.1} ms",
+        connect_timeout.as_millis(),
+        slowest.as_secs_f64() * 1e3
+    );
 }
 
 #[test]

@@ -297,6 +297,15 @@ export interface ExecutorOptions {
   monitor?: boolean
   /** Set `TCP_NODELAY` on connections. Default true. */
   tcpNodelay?: boolean
+  /**
+   * PEM file of the CA(s) that sign the server's certificate (`rediss://`);
+   * default: the compiled-in Mozilla roots.
+   */
+  tlsCaFile?: string
+  /** PEM file of a client certificate, for servers that require one. */
+  tlsClientCertFile?: string
+  /** PEM file of the client certificate's private key. */
+  tlsClientKeyFile?: string
 }
 
 /** The version of the native library (the core's `Cargo.toml` version). */

@@ -53,6 +53,13 @@ pub struct ExecutorOptions {
     pub monitor: Option<bool>,
     /// Set `TCP_NODELAY` on connections. Default true.
     pub tcp_nodelay: Option<bool>,
+    /// PEM file of the CA(s) that sign the server's certificate (`rediss://`);
+    /// default: the compiled-in Mozilla roots.
+    pub tls_ca_file: Option<String>,
+    /// PEM file of a client certificate, for servers that require one.
+    pub tls_client_cert_file: Option<String>,
+    /// PEM file of the client certificate's private key.
+    pub tls_client_key_file: Option<String>,
 }
 
 /// `commandTimeoutMs` → `command_timeout_ms`.
@@ -137,6 +144,9 @@ mod tests {
             "key_schema",
             "monitor",
             "tcp_nodelay",
+            "tls_ca_file",
+            "tls_client_cert_file",
+            "tls_client_key_file",
         ];
         ours.sort();
         assert_eq!(core_keys, ours);

@@ -20,7 +20,8 @@ use crate::options::config_from_kwargs;
 /// ``Executor(**options)`` connects at once; options are the core's (``url``,
 /// ``username``, ``password``, ``database``, ``connect_timeout_ms``,
 /// ``command_timeout_ms``, ``connections``, ``max_in_flight``, ``retry``,
-/// ``key_schema``, ``monitor``, ``tcp_nodelay``); an unknown one raises
+/// ``key_schema``, ``monitor``, ``tcp_nodelay``, ``cluster_nodes``, ``tls_ca_file``,
+/// ``tls_client_cert_file``, ``tls_client_key_file``); an unknown one raises
 /// ``ConfigError``. Use it as a context manager to close it.
 #[pyclass(frozen, name = "Executor", module = "stateful_redis._native")]
 pub struct PyExecutor {

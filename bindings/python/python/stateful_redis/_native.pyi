@@ -32,6 +32,9 @@ class Executor:
         key_schema: Literal["default", "java"] = ...,
         monitor: bool = ...,
         tcp_nodelay: bool = ...,
+        tls_ca_file: Optional[str] = ...,
+        tls_client_cert_file: Optional[str] = ...,
+        tls_client_key_file: Optional[str] = ...,
     ) -> "Executor": ...
     def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> None:
         """Sets the state of one pod of a service."""
@@ -138,6 +141,9 @@ class AsyncExecutor:
         key_schema: Literal["default", "java"] = ...,
         monitor: bool = ...,
         tcp_nodelay: bool = ...,
+        tls_ca_file: Optional[str] = ...,
+        tls_client_cert_file: Optional[str] = ...,
+        tls_client_key_file: Optional[str] = ...,
     ) -> Awaitable["AsyncExecutor"]: ...
     def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> Awaitable[None]: ...
     def get_service_state(self, ns: str, svc: str) -> Awaitable[Dict[int, str]]: ...

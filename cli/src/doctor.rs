@@ -239,7 +239,11 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
                     );
                 }
             }
-            Err(e) => d.push("scripts", "error", format!("{label}: SCRIPT EXISTS failed: {e}")),
+            Err(e) => d.push(
+                "scripts",
+                "error",
+                format!("{label}: SCRIPT EXISTS failed: {e}"),
+            ),
         }
     }
     // An executor: what every client does (connect, load scripts, call).

@@ -165,6 +165,7 @@ enum LinkCmd {
         ns: String,
         uid: String,
         svc: String,
+        #[arg(allow_hyphen_values = true)]
         pod: i64,
         /// -1: persistent; > 0: a temporary link for this many seconds.
         #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
@@ -203,6 +204,7 @@ enum StateCmd {
     Set {
         ns: String,
         svc: String,
+        #[arg(allow_hyphen_values = true)]
         pod: i64,
         state: String,
     },
@@ -237,7 +239,9 @@ enum LoadCmd {
     Set {
         ns: String,
         svc: String,
+        #[arg(allow_hyphen_values = true)]
         pod: i64,
+        #[arg(allow_hyphen_values = true)]
         load: i64,
         #[arg(default_value_t = 0)]
         state: i64,
@@ -312,7 +316,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let runtime = current_runtime()?;
             let d = doctor::diagnose(&url, &runtime);
             if json {
-                println!("{}", serde_json::to_string_pretty(&d).expect("serializable"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&d).expect("serializable")
+                );
             } else {
                 print!("{}", d.text());
             }
@@ -362,6 +369,7 @@ fn print_value(value: &serde_json::Value, json: bool) {
             for (k, v) in map {
                 match v {
                     serde_json::Value::String(s) => println!("{k}\t{s}"),
+                    serde_json::Value::Null => println!("{k}\t(none)"),
                     other => println!("{k}\t{other}"),
                 }
             }
@@ -393,9 +401,13 @@ async fn inspect(exec: &Executor, command: Command) -> Result<serde_json::Value,
             persist,
             mode,
         }) => match mode.as_str() {
-            "set" => json!({ "previous": exec.set_linked_pod(&ns, &uid, &svc, pod, persist).await? }),
+            "set" => {
+                json!({ "previous": exec.set_linked_pod(&ns, &uid, &svc, pod, persist).await? })
+            }
             "try" => {
-                let o = exec.try_set_linked_pod(&ns, &uid, &svc, pod, persist).await?;
+                let o = exec
+                    .try_set_linked_pod(&ns, &uid, &svc, pod, persist)
+                    .await?;
                 json!({ "ok": o.ok, "pod": o.pod })
             }
             "if-absent" => json!({
@@ -428,7 +440,9 @@ async fn inspect(exec: &Executor, command: Command) -> Result<serde_json::Value,
         Command::Link(LinkCmd::Batch { ns, svc, uids }) => {
             json!(exec.batch_get_linked_pod(&ns, &uids, &svc).await?)
         }
-        Command::State(StateCmd::Get { ns, svc }) => json!(exec.get_service_state(&ns, &svc).await?),
+        Command::State(StateCmd::Get { ns, svc }) => {
+            json!(exec.get_service_state(&ns, &svc).await?)
+        }
         Command::State(StateCmd::Set {
             ns,
             svc,
@@ -642,7 +656,10 @@ fn report_cmd(args: &ReportArgs, json: bool) -> Result<(), CliError> {
         )
     })?;
     let suggestions = stateful_redis::monitor::suggestions::suggest(last, None);
-    let out = args.out.clone().unwrap_or_else(|| default_report_dir(&args.file));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_report_dir(&args.file));
     let files = report::write(
         &out,
         &report::ReportInput {
@@ -703,6 +720,7 @@ fn dashboard(url: &str, args: DashboardArgs) -> Result<(), CliError> {
         if let Some(spec) = &spec {
             if !args.load.no_prepare {
                 workload::prepare(&exec, spec).await?;
+                exec.reset_metrics();
             }
             workload::run_with(&exec, spec, args.load.concurrency.max(1), limit.clone()).await;
         }

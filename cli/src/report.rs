@@ -308,7 +308,11 @@ fn markdown_text(input: &ReportInput<'_>, last: &MetricsSnapshot) -> String {
         md,
         "## Latency percentiles per operation\n\n![latency percentiles](latency.svg)\n"
     );
-    let errors: Vec<_> = last.errors_by_code.iter().filter(|(_, n)| **n > 0).collect();
+    let errors: Vec<_> = last
+        .errors_by_code
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .collect();
     let _ = writeln!(md, "## Errors by code\n");
     if errors.is_empty() {
         let _ = writeln!(md, "None.\n");

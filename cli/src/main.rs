@@ -91,6 +91,9 @@ struct WorkloadArgs {
     /// Skip the set-up (link half of the pairs) before the run.
     #[arg(long)]
     no_prepare: bool,
+    /// An alert threshold, `METRIC=VALUE` (e.g. `set_linked_pod.p99_ms=5`); repeatable.
+    #[arg(long = "alert", value_name = "METRIC=VALUE")]
+    alerts: Vec<String>,
 }
 
 #[derive(Args)]
@@ -533,6 +536,26 @@ fn workload_spec(name: &str, args: &WorkloadArgs) -> Result<WorkloadSpec, CliErr
     Ok(spec)
 }
 
+/// Applies `--alert METRIC=VALUE` options.
+fn set_alerts(exec: &Executor, alerts: &[String]) -> Result<(), CliError> {
+    for alert in alerts {
+        let (metric, value) = alert.split_once('=').ok_or_else(|| {
+            CliError::new(
+                "INVALID_ARGUMENT",
+                format!("--alert `{alert}`: expected METRIC=VALUE"),
+            )
+        })?;
+        let value: f64 = value.trim().parse().map_err(|_| {
+            CliError::new(
+                "INVALID_ARGUMENT",
+                format!("--alert `{alert}`: `{value}` is not a number"),
+            )
+        })?;
+        exec.set_alert_threshold(metric.trim(), value)?;
+    }
+    Ok(())
+}
+
 /// Sets `cancel` on Ctrl-C.
 fn cancel_on_ctrl_c(limit: &RunLimit) {
     let cancel = limit.cancel.clone();
@@ -565,6 +588,7 @@ fn bench(url: &str, args: BenchArgs, json: bool) -> Result<(), CliError> {
     let concurrency = args.load.concurrency.max(1);
     runtime.block_on(async {
         let exec = connect(url).await?;
+        set_alerts(&exec, &args.load.alerts)?;
         if !args.load.no_prepare {
             workload::prepare(&exec, &spec).await?;
         }
@@ -704,6 +728,7 @@ fn dashboard(url: &str, args: DashboardArgs) -> Result<(), CliError> {
     let runtime = current_runtime()?;
     runtime.block_on(async {
         let exec = connect(url).await?;
+        set_alerts(&exec, &args.load.alerts)?;
         let dash = Dashboard::start(&args.listen, exec.clone())
             .map_err(|m| CliError::new("CONFIG", m))?;
         println!("http://{}/", dash.addr());

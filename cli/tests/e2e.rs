@@ -40,6 +40,8 @@ fn bench_with_a_private_redis_prints_the_table_and_writes_a_report() {
         "always",
         "--record-interval-ms",
         "250",
+        "--alert",
+        "get_linked_pod.p99_ms=0.001",
         "--report",
         report.to_str().unwrap(),
     ]);
@@ -69,6 +71,10 @@ fn bench_with_a_private_redis_prints_the_table_and_writes_a_report() {
     assert!(md.contains("![latency percentiles](latency.svg)"));
     assert!(md.contains("| get_linked_pod |"), "{md}");
     assert!(md.contains("## Benchmark"));
+    assert!(
+        md.contains("- `get_linked_pod.p99_ms`"),
+        "alert missing:\n{md}"
+    );
     // A line per series, a legend entry per operation.
     assert_chart(
         &report.join("throughput.svg"),
@@ -462,6 +468,8 @@ fn dashboard_serves_prometheus_json_and_a_live_page() {
             "4",
             "--duration-s",
             "60",
+            "--alert",
+            "get_linked_pod.p99_ms=0.001",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -560,3 +560,45 @@ fn dashboard_serves_prometheus_json_and_a_live_page() {
     let status = stopped.expect("the dashboard stops on SIGINT");
     assert!(status.success(), "dashboard exit: {status:?}");
 }
+
+#[test]
+fn doctor_and_inspection_on_a_cluster() {
+    let cluster = stateful_redis::local_redis::LocalCluster::start(3).expect("a local cluster");
+    let url = cluster.urls()[0].clone();
+    let r = run(&[
+        "--url",
+        &url,
+        "link",
+        "set",
+        "app:eu:logic",
+        "u1",
+        "chat",
+        "2",
+    ]);
+    r.ok();
+    let r = run(&[
+        "--url",
+        &url,
+        "--json",
+        "link",
+        "list",
+        "app:eu:logic",
+        "u1",
+    ]);
+    assert_eq!(r.ok().json(), serde_json::json!({"chat": 2}));
+    let r = run(&["--url", &url, "doctor"]);
+    r.ok();
+    assert!(r.stdout.contains("mode cluster"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("16384 of 16384 slots served by 3 master(s)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout.matches("all 6 loaded").count(),
+        3,
+        "scripts on every master:\n{}",
+        r.stdout
+    );
+}

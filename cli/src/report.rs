@@ -48,6 +48,13 @@ pub fn throughput_series(snapshots: &[MetricsSnapshot]) -> Vec<Series> {
         return Vec::new();
     };
     let origin_ms = first.taken_at_ms as f64 - first.period_seconds * 1000.0;
+    // Every operation that ran at some point gets a point at every step.
+    let ran: std::collections::BTreeSet<&str> = snapshots
+        .iter()
+        .flat_map(|s| s.operations.iter())
+        .filter(|op| op.count > 0)
+        .map(|op| op.name.as_str())
+        .collect();
     let mut prev_ms = origin_ms;
     let mut prev_period = 0.0;
     let mut prev: BTreeMap<&str, u64> = BTreeMap::new();
@@ -68,7 +75,7 @@ pub fn throughput_series(snapshots: &[MetricsSnapshot]) -> Vec<Series> {
             let before = prev.get(op.name.as_str()).copied().unwrap_or(0);
             let delta = op.count.saturating_sub(before);
             total += delta;
-            if op.count > 0 {
+            if ran.contains(op.name.as_str()) {
                 series
                     .entry(op.name.clone())
                     .or_default()
@@ -125,6 +132,7 @@ pub fn throughput_chart(series: &[Series], path: &Path) -> Result<(), String> {
         .configure_mesh()
         .x_desc("seconds")
         .y_desc("ops/s")
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(chart_err)?;
     for (i, s) in series.iter().enumerate() {
@@ -203,6 +211,7 @@ pub fn latency_chart(ops: &[Percentiles], path: &Path) -> Result<(), String> {
             }
         })
         .y_desc("microseconds")
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .map_err(chart_err)?;
     for (j, label) in PERCENTILE_NAMES.iter().enumerate() {
@@ -359,4 +368,106 @@ fn markdown_text(input: &ReportInput<'_>, last: &MetricsSnapshot) -> String {
         }
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(taken_at_ms: u64, period_seconds: f64, counts: &[(&str, u64)]) -> MetricsSnapshot {
+        let mut json = serde_json::json!({
+            "schema_version": 1,
+            "taken_at_ms": taken_at_ms,
+            "uptime_seconds": period_seconds,
+            "period_seconds": period_seconds,
+            "operations": [],
+            "errors_by_code": {},
+            "pool": {"connections": 1, "in_use": 0, "in_flight": 0, "in_flight_peak": 0,
+                     "max_in_flight": 0, "contended_calls": 0, "waits": 0,
+                     "wait_ms_total": 0.0, "wait_ms_p99": 0.0, "reconnects": 0},
+            "scripts": {"evalsha_calls": 0, "noscript_reloads": 0},
+            "alerts": []
+        });
+        let ops: Vec<_> = counts
+            .iter()
+            .map(|(name, count)| {
+                serde_json::json!({
+                    "name": name, "kind": "builtin", "count": count, "errors": 0,
+                    "error_rate": 0.0, "errors_by_code": {},
+                    "throughput": {"last_1s": 0.0, "last_10s": 0.0, "last_60s": 0.0},
+                    "latency_ms": {"min": 0.1, "mean": 0.2, "p50": 0.2, "p90": 0.3,
+                                   "p99": 0.4, "p999": 0.5, "max": 0.6},
+                    "batch_items": 0, "batch_max": 0
+                })
+            })
+            .collect();
+        json["operations"] = serde_json::Value::Array(ops);
+        serde_json::from_value(json).expect("a valid snapshot")
+    }
+
+    #[test]
+    fn throughput_is_the_count_delta_over_the_time_delta() {
+        let snaps = [
+            snapshot(
+                10_000,
+                1.0,
+                &[("get_linked_pod", 100), ("set_linked_pod", 0)],
+            ),
+            snapshot(
+                11_000,
+                2.0,
+                &[("get_linked_pod", 300), ("set_linked_pod", 50)],
+            ),
+            snapshot(
+                11_500,
+                2.5,
+                &[("get_linked_pod", 400), ("set_linked_pod", 50)],
+            ),
+        ];
+        let series = throughput_series(&snaps);
+        assert_eq!(series[0].name, "all");
+        assert_eq!(
+            series[0].points,
+            vec![(1.0, 100.0), (2.0, 250.0), (2.5, 200.0)]
+        );
+        let set = series.iter().find(|s| s.name == "set_linked_pod").unwrap();
+        assert_eq!(set.points, vec![(1.0, 0.0), (2.0, 50.0), (2.5, 0.0)]);
+    }
+
+    #[test]
+    fn a_reset_restarts_the_series_from_zero() {
+        let snaps = [
+            snapshot(10_000, 1.0, &[("get_linked_pod", 100)]),
+            // reset 0.5 s before this snapshot
+            snapshot(11_000, 0.5, &[("get_linked_pod", 40)]),
+        ];
+        let series = throughput_series(&snaps);
+        assert_eq!(series[0].points, vec![(1.0, 100.0), (2.0, 80.0)]);
+    }
+
+    #[test]
+    fn charts_are_svg_with_text() {
+        let dir = std::env::temp_dir().join(format!("sr-report-test-{}", std::process::id()));
+        let snaps = [
+            snapshot(10_000, 1.0, &[("get_linked_pod", 100)]),
+            snapshot(11_000, 2.0, &[("get_linked_pod", 300)]),
+        ];
+        let files = write(
+            &dir,
+            &ReportInput {
+                source: "test".into(),
+                snapshots: &snaps,
+                bench: None,
+                suggestions: &[],
+            },
+        )
+        .unwrap();
+        for chart in &files.charts {
+            let svg = std::fs::read_to_string(chart).unwrap();
+            assert!(svg.starts_with("<svg") && svg.contains("<text"));
+        }
+        let md = std::fs::read_to_string(&files.markdown).unwrap();
+        assert!(md.contains("| get_linked_pod | 300 |"), "{md}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -366,6 +366,7 @@ fn without_redis_server_on_path_the_message_says_what_to_do() {
         Command::new(BIN)
             .args(["link", "get", "a:b:c", "u", "s"])
             .env_remove("STATEFUL_REDIS_URL")
+            .env_remove(stateful_redis::local_redis::SERVER_ENV)
             .env("PATH", "/nonexistent")
             .output()
             .unwrap(),

@@ -525,6 +525,15 @@ fn dashboard_serves_prometheus_json_and_a_live_page() {
             calls2 > calls1,
             "the page did not move: {calls1} then {calls2}"
         );
+        let (_, body) = http_get(&addr, "/history.json");
+        let history: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+        assert!(history.len() >= 3, "{body}");
+        assert!(
+            history
+                .iter()
+                .any(|p| p["ops_per_s"].as_f64().unwrap() > 0.0),
+            "{body}"
+        );
         let shot = artifact_dir("dashboard").join("dashboard.png");
         chromium(
             browser,

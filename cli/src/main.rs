@@ -699,12 +699,14 @@ fn report_cmd(args: &ReportArgs, json: bool) -> Result<(), CliError> {
             "{}",
             json!({
                 "markdown": files.markdown,
+                "json": files.json,
                 "charts": files.charts,
                 "snapshots": snapshots.len(),
             })
         );
     } else {
         println!("{}", files.markdown.display());
+        println!("{}", files.json.display());
         for chart in &files.charts {
             println!("{}", chart.display());
         }

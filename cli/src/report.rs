@@ -37,6 +37,8 @@ pub struct ReportInput<'a> {
 #[derive(Debug)]
 pub struct ReportFiles {
     pub markdown: PathBuf,
+    /// The same data as JSON (`report.json`).
+    pub json: PathBuf,
     pub charts: Vec<PathBuf>,
 }
 
@@ -252,8 +254,32 @@ pub fn write(dir: &Path, input: &ReportInput<'_>) -> Result<ReportFiles, String>
     let markdown = dir.join("report.md");
     std::fs::write(&markdown, markdown_text(input, last))
         .map_err(|e| format!("cannot write {}: {e}", markdown.display()))?;
+    let json = dir.join("report.json");
+    let value = serde_json::json!({
+        "source": input.source,
+        "snapshots": input.snapshots.len(),
+        "bench": input.bench,
+        "throughput": series
+            .iter()
+            .map(|s| serde_json::json!({"name": s.name, "points": s.points}))
+            .collect::<Vec<_>>(),
+        "latency_us": percentiles
+            .iter()
+            .map(|(name, p)| serde_json::json!({
+                "name": name, "p50": p[0], "p90": p[1], "p99": p[2], "p999": p[3]
+            }))
+            .collect::<Vec<_>>(),
+        "last_snapshot": last,
+        "suggestions": input.suggestions,
+    });
+    std::fs::write(
+        &json,
+        serde_json::to_string_pretty(&value).expect("serializable"),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
     Ok(ReportFiles {
         markdown,
+        json,
         charts: vec![throughput_svg, latency_svg],
     })
 }

@@ -90,6 +90,12 @@ fn bench_with_a_private_redis_prints_the_table_and_writes_a_report() {
         &report.join("latency.svg"),
         &["<rect", "p50", "p99.9", "microseconds", "set_linked_pod"],
     );
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    assert!(data["bench"]["ops"].as_u64().unwrap() > 0, "{data}");
+    assert_eq!(data["throughput"][0]["name"], "all");
+    assert_eq!(data["last_snapshot"]["schema_version"], 1);
     let recording = std::fs::read_to_string(report.join("recording.jsonl")).unwrap();
     assert!(recording.lines().count() >= 4, "2 s at 250 ms: {recording}");
 }

@@ -733,6 +733,13 @@ fn dashboard(url: &str, args: DashboardArgs) -> Result<(), CliError> {
         set_alerts(&exec, &args.load.alerts)?;
         let dash = Dashboard::start(&args.listen, exec.clone())
             .map_err(|m| CliError::new("CONFIG", m))?;
+        if !dash.addr().ip().is_loopback() {
+            eprintln!(
+                "stateful-redis: warning: serving on {}, not a loopback address: whoever reaches it \
+                 sees the metrics",
+                dash.addr()
+            );
+        }
         println!("http://{}/", dash.addr());
         let _ = std::io::stdout().flush();
         eprintln!(

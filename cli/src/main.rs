@@ -9,7 +9,11 @@ use stateful_redis::{Config, Executor};
 use stateful_redis_cli::workload::{self, WorkloadSpec};
 
 #[derive(Parser)]
-#[command(name = "stateful-redis", version, about = "Routing facts of stateful services in Redis")]
+#[command(
+    name = "stateful-redis",
+    version,
+    about = "Routing facts of stateful services in Redis"
+)]
 struct Cli {
     /// Redis URL. Default: $STATEFUL_REDIS_URL, else a private redis-server
     /// started for the lifetime of this command.
@@ -78,7 +82,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     // The embedded default: a private server for our own lifetime.
     let mut _server = None;
-    let url = match cli.url.or_else(|| std::env::var(stateful_redis::config::URL_ENV).ok()) {
+    let url = match cli
+        .url
+        .or_else(|| std::env::var(stateful_redis::config::URL_ENV).ok())
+    {
         Some(url) => url,
         None => {
             let server = LocalRedis::start().map_err(|e| e.to_string())?;
@@ -108,8 +115,12 @@ fn bench(url: &str, args: BenchArgs) -> Result<(), String> {
     spec.batch_size = args.batch_size;
     spec.persistent_ratio = args.persistent_ratio.clamp(0.0, 1.0);
     let runtime = match args.runtime.as_str() {
-        "current" => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-        "multi" => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        "current" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        "multi" => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
         other => return Err(format!("unknown runtime `{other}`: current or multi")),
     }
     .map_err(|e| e.to_string())?;
@@ -121,10 +132,18 @@ fn bench(url: &str, args: BenchArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         let exec = Executor::connect(config).await.map_err(|e| e.to_string())?;
         if !args.no_prepare {
-            workload::prepare(&exec, &spec).await.map_err(|e| e.to_string())?;
+            workload::prepare(&exec, &spec)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         if args.warmup_s > 0.0 {
-            workload::run(&exec, &spec, args.concurrency, Duration::from_secs_f64(args.warmup_s)).await;
+            workload::run(
+                &exec,
+                &spec,
+                args.concurrency,
+                Duration::from_secs_f64(args.warmup_s),
+            )
+            .await;
         }
         let result = workload::run(
             &exec,

@@ -104,7 +104,8 @@ pub async fn prepare(exec: &Executor, spec: &WorkloadSpec) -> stateful_redis::Re
             for (s, svc) in services.iter().enumerate() {
                 let persist = if (uid / 2 + s) % 2 == 0 { -1 } else { 300 };
                 let pod = ((uid + s) as i64) % pods;
-                exec.set_linked_pod(&ns, &uid_name, svc, pod, persist).await?;
+                exec.set_linked_pod(&ns, &uid_name, svc, pod, persist)
+                    .await?;
             }
             Ok::<_, stateful_redis::Error>(())
         }));
@@ -184,7 +185,9 @@ pub async fn run(
     let workers: Vec<_> = (0..concurrency)
         .map(|worker| {
             let (exec, spec) = (exec.clone(), spec.clone());
-            tokio::spawn(async move { worker_loop(exec, spec, worker, total_weight, deadline).await })
+            tokio::spawn(
+                async move { worker_loop(exec, spec, worker, total_weight, deadline).await },
+            )
         })
         .collect();
     let mut merged = WorkerStats {
@@ -239,7 +242,11 @@ async fn worker_loop(
         let uid = spec.uid(rng.random_range(0..spec.uids));
         let svc = &services[rng.random_range(0..services.len())];
         let pod = rng.random_range(0..spec.pods);
-        let persist = if rng.random_bool(spec.persistent_ratio) { -1 } else { 300 };
+        let persist = if rng.random_bool(spec.persistent_ratio) {
+            -1
+        } else {
+            300
+        };
         let ns = spec.ns.as_str();
         if op == Operation::BatchGetLinkedPod {
             batch.clear();
@@ -248,7 +255,10 @@ async fn worker_loop(
         let call_started = Instant::now();
         let outcome = match op {
             Operation::GetLinkedPod => exec.get_linked_pod(ns, &uid, svc).await.map(drop),
-            Operation::SetLinkedPod => exec.set_linked_pod(ns, &uid, svc, pod, persist).await.map(drop),
+            Operation::SetLinkedPod => exec
+                .set_linked_pod(ns, &uid, svc, pod, persist)
+                .await
+                .map(drop),
             Operation::SetLinkedPodIfAbsent => exec
                 .set_linked_pod_if_absent(ns, &uid, svc, pod, persist)
                 .await
@@ -257,9 +267,17 @@ async fn worker_loop(
                 let keep = if rng.random_bool(0.5) { -1 } else { 60 };
                 exec.remove_linked_pod(ns, &uid, svc, keep).await.map(drop)
             }
-            Operation::BatchGetLinkedPod => exec.batch_get_linked_pod(ns, &batch, svc).await.map(drop),
-            Operation::TrySetLinkedPod => exec.try_set_linked_pod(ns, &uid, svc, pod, persist).await.map(drop),
-            Operation::GetLinkedPodIfPersist => exec.get_linked_pod_if_persist(ns, &uid, svc).await.map(drop),
+            Operation::BatchGetLinkedPod => {
+                exec.batch_get_linked_pod(ns, &batch, svc).await.map(drop)
+            }
+            Operation::TrySetLinkedPod => exec
+                .try_set_linked_pod(ns, &uid, svc, pod, persist)
+                .await
+                .map(drop),
+            Operation::GetLinkedPodIfPersist => exec
+                .get_linked_pod_if_persist(ns, &uid, svc)
+                .await
+                .map(drop),
             Operation::RemoveLinkedPodWithId => exec
                 .remove_linked_pod_with_id(ns, &uid, svc, -1, pod)
                 .await
@@ -269,9 +287,14 @@ async fn worker_loop(
                 .compute_linked_pod(ns, &uid, svc, persist, RoutingPolicy::default())
                 .await
                 .map(drop),
-            Operation::SetServiceState => exec.set_service_state(ns, svc, pod, "online").await.map(drop),
+            Operation::SetServiceState => exec
+                .set_service_state(ns, svc, pod, "online")
+                .await
+                .map(drop),
             Operation::GetServiceState => exec.get_service_state(ns, svc).await.map(drop),
-            Operation::SetWorkloadState => exec.set_workload_state(ns, svc, "running").await.map(drop),
+            Operation::SetWorkloadState => {
+                exec.set_workload_state(ns, svc, "running").await.map(drop)
+            }
             Operation::GetWorkloadState => exec.get_workload_state(ns, svc).await.map(drop),
             Operation::GetWorkloadStates => exec.get_workload_states(ns, &services).await.map(drop),
             Operation::SetPodLoad => exec
@@ -284,7 +307,10 @@ async fn worker_loop(
         stats.latencies[op.index()].saturating_record(nanos.max(1_000));
         if let Err(e) = outcome {
             stats.errors[op.index()] += 1;
-            *stats.error_codes.entry(e.code().as_str().to_string()).or_default() += 1;
+            *stats
+                .error_codes
+                .entry(e.code().as_str().to_string())
+                .or_default() += 1;
         }
     }
     stats

@@ -68,6 +68,9 @@ pub struct Options {
     /// `redis://[user:password@]host:port[/db]`, `rediss://...` or `unix:///path`.
     /// `None`: [`URL_ENV`], else [`DEFAULT_URL`].
     pub url: Option<String>,
+    /// Seed nodes of a Redis Cluster (`redis://host:port` each). Empty: `url` is
+    /// used, and a cluster node found there is used as the seed.
+    pub cluster_nodes: Vec<String>,
     /// ACL user name; overrides the URL's.
     pub username: Option<String>,
     /// Password; overrides the URL's. Never printed.
@@ -99,12 +102,15 @@ pub struct Options {
 pub enum KeySchemaName {
     #[default]
     Default,
+    /// The Java version's keys (standalone servers only).
+    Java,
 }
 
 impl KeySchemaName {
     pub fn schema(self) -> KeySchema {
         match self {
             KeySchemaName::Default => KeySchema::Default,
+            KeySchemaName::Java => KeySchema::Java,
         }
     }
 }
@@ -113,6 +119,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             url: None,
+            cluster_nodes: Vec::new(),
             username: None,
             password: None,
             database: None,
@@ -132,6 +139,14 @@ impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("url", &self.url.as_deref().map(scrub_url))
+            .field(
+                "cluster_nodes",
+                &self
+                    .cluster_nodes
+                    .iter()
+                    .map(|u| scrub_url(u))
+                    .collect::<Vec<_>>(),
+            )
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("database", &self.database)
@@ -174,6 +189,8 @@ impl Options {
 pub struct Config {
     pub(crate) options: Options,
     pub(crate) connection_info: ConnectionInfo,
+    /// Seed nodes when the executor talks to a Redis Cluster; empty otherwise.
+    pub(crate) cluster_seeds: Vec<ConnectionInfo>,
 }
 
 impl fmt::Debug for Config {
@@ -181,6 +198,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("options", &self.options)
             .field("server", &self.server_label())
+            .field("cluster", &self.is_cluster())
             .finish()
     }
 }
@@ -220,26 +238,48 @@ impl Config {
         if options.database.is_some_and(|db| db < 0) {
             return Err(Error::config("database must not be negative"));
         }
-        let connection_info = parse_url(&url)?;
-        let mut redis_settings = connection_info.redis_settings().clone();
-        if let Some(user) = &options.username {
-            redis_settings = redis_settings.set_username(user);
-        }
-        if let Some(password) = &options.password {
-            redis_settings = redis_settings.set_password(password);
-        }
-        if let Some(db) = options.database {
-            redis_settings = redis_settings.set_db(db);
-        }
-        redis_settings = redis_settings.set_lib_name("stateful-redis", env!("CARGO_PKG_VERSION"));
-        let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(options.tcp_nodelay);
-        let connection_info = connection_info
-            .set_redis_settings(redis_settings)
-            .set_tcp_settings(tcp);
-        Ok(Config {
+        let connection_info = apply_options(parse_url(&url)?, &options);
+        let cluster_seeds = options
+            .cluster_nodes
+            .iter()
+            .map(|node| parse_url(node).map(|info| apply_options(info, &options)))
+            .collect::<Result<Vec<_>>>()?;
+        let config = Config {
             options,
             connection_info,
-        })
+            cluster_seeds: Vec::new(),
+        };
+        if cluster_seeds.is_empty() {
+            Ok(config)
+        } else {
+            config.into_cluster(cluster_seeds)
+        }
+    }
+
+    /// The same configuration, talking to a cluster through `seeds`. Refused
+    /// with `CONFIG` when the key schema is not cluster-safe or a database other
+    /// than 0 is asked for (a cluster has only database 0).
+    pub(crate) fn into_cluster(mut self, seeds: Vec<ConnectionInfo>) -> Result<Config> {
+        if !self.key_schema().is_cluster_safe() {
+            return Err(Error::config(
+                "the java key schema cannot be used with Redis Cluster: a link and its index \
+                 are in different hash slots, so the link scripts would fail half-way",
+            ));
+        }
+        if self.options.database.is_some_and(|db| db != 0) {
+            return Err(Error::config("Redis Cluster has only database 0"));
+        }
+        self.cluster_seeds = seeds;
+        Ok(self)
+    }
+
+    /// Whether the executor talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        !self.cluster_seeds.is_empty()
+    }
+
+    pub(crate) fn cluster_seeds(&self) -> Vec<ConnectionInfo> {
+        self.cluster_seeds.clone()
     }
 
     pub fn options(&self) -> &Options {
@@ -267,6 +307,24 @@ impl Config {
             _ => "unknown address".to_string(),
         }
     }
+}
+
+/// Applies credentials, database, client name and TCP settings of the options.
+fn apply_options(info: ConnectionInfo, options: &Options) -> ConnectionInfo {
+    let mut redis_settings = info.redis_settings().clone();
+    if let Some(user) = &options.username {
+        redis_settings = redis_settings.set_username(user);
+    }
+    if let Some(password) = &options.password {
+        redis_settings = redis_settings.set_password(password);
+    }
+    if let Some(db) = options.database {
+        redis_settings = redis_settings.set_db(db);
+    }
+    redis_settings = redis_settings.set_lib_name("stateful-redis", env!("CARGO_PKG_VERSION"));
+    let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(options.tcp_nodelay);
+    info.set_redis_settings(redis_settings)
+        .set_tcp_settings(tcp)
 }
 
 fn parse_url(url: &str) -> Result<ConnectionInfo> {
@@ -299,6 +357,11 @@ pub struct ConfigBuilder {
 impl ConfigBuilder {
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.options.url = Some(url.into());
+        self
+    }
+    /// Seed nodes of a Redis Cluster.
+    pub fn cluster_nodes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, nodes: I) -> Self {
+        self.options.cluster_nodes = nodes.into_iter().map(Into::into).collect();
         self
     }
     pub fn username(mut self, username: impl Into<String>) -> Self {
@@ -392,6 +455,21 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains("s3cr3t"));
         assert!(!format!("{err:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn java_schema_is_refused_in_cluster_mode() {
+        let err = Config::builder()
+            .cluster_nodes(["redis://127.0.0.1:7000"])
+            .key_schema(KeySchemaName::Java)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Config);
+        assert!(Config::builder()
+            .cluster_nodes(["redis://127.0.0.1:7000"])
+            .build()
+            .unwrap()
+            .is_cluster());
     }
 
     #[test]

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, ServerErrorKind, ToRedisArgs};
 
 use crate::config::Config;
+use crate::connection::{self, Connection};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{validate_name, validate_state, KeySchema, NameKind};
 use crate::monitor::Monitor;
@@ -104,7 +104,7 @@ pub struct Executor {
 struct Inner {
     config: Config,
     schema: KeySchema,
-    connections: Vec<ConnectionManager>,
+    connections: Vec<Connection>,
     next_connection: AtomicUsize,
     in_flight: AtomicUsize,
     closed: AtomicBool,
@@ -140,19 +140,20 @@ impl Executor {
     /// As [`Executor::connect`], recording into a given monitor.
     pub async fn connect_with_monitor(config: Config, monitor: Arc<Monitor>) -> Result<Executor> {
         let connect_timeout = config.connect_timeout();
+        let mut config = config;
         let connect = async {
-            let mut connections = Vec::with_capacity(config.options.connections);
-            for _ in 0..config.options.connections {
-                let client = redis::Client::open(config.connection_info.clone())?;
-                let manager_config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(connect_timeout))
-                    .set_response_timeout(Some(config.command_timeout()))
-                    // Reconnect attempts are made on demand by later calls, each
-                    // within its own deadline, so the manager itself tries once.
-                    .set_number_of_retries(0)
-                    .set_min_delay(Duration::from_millis(10))
-                    .set_max_delay(Duration::from_millis(100));
-                connections.push(ConnectionManager::new_with_config(client, manager_config).await?);
+            let mut connections = connection::open(&config, config.options.connections).await?;
+            // A URL that points at a cluster node: use it as the cluster's seed.
+            if !config.is_cluster() && connection::is_cluster_node(&mut connections[0]).await? {
+                let seed = config.connection_info.clone();
+                config = config.clone().into_cluster(vec![seed]).map_err(|e| {
+                    redis::RedisError::from((
+                        redis::ErrorKind::InvalidClientConfig,
+                        "refused",
+                        e.message().to_string(),
+                    ))
+                })?;
+                connections = connection::open(&config, config.options.connections).await?;
             }
             Ok::<_, redis::RedisError>(connections)
         };
@@ -244,7 +245,7 @@ impl Executor {
         self.inner.closed.load(Ordering::Acquire)
     }
 
-    fn connection(&self) -> ConnectionManager {
+    fn connection(&self) -> Connection {
         let connections = &self.inner.connections;
         if connections.len() == 1 {
             return connections[0].clone();
@@ -371,7 +372,7 @@ impl Executor {
         state: &str,
     ) -> Result<()> {
         self.run(Operation::SetServiceState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             validate_pod(pod)?;
             validate_state(state)?;
             let key = self.keys().state_key(ns, svc);
@@ -386,7 +387,7 @@ impl Executor {
     /// The state of every pod of a service; fields that are not pod ids are skipped.
     pub async fn get_service_state(&self, ns: &str, svc: &str) -> Result<BTreeMap<i64, String>> {
         self.run(Operation::GetServiceState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             let key = self.keys().state_key(ns, svc);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
             let fields: Vec<(String, String)> =
@@ -402,7 +403,7 @@ impl Executor {
     /// Sets the state of a service's workload as a whole.
     pub async fn set_workload_state(&self, ns: &str, svc: &str, state: &str) -> Result<()> {
         self.run(Operation::SetWorkloadState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             validate_state(state)?;
             let key = self.keys().workload_key(ns, svc);
             let cmd = redis::cmd("SET").arg(&key).arg(state).clone();
@@ -414,7 +415,7 @@ impl Executor {
     /// The workload state of a service, if set.
     pub async fn get_workload_state(&self, ns: &str, svc: &str) -> Result<Option<String>> {
         self.run(Operation::GetWorkloadState, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             let key = self.keys().workload_key(ns, svc);
             let cmd = redis::cmd("GET").arg(&key).clone();
             self.query(Operation::GetWorkloadState, &cmd).await
@@ -429,7 +430,7 @@ impl Executor {
         services: &[S],
     ) -> Result<BTreeMap<String, String>> {
         self.run(Operation::GetWorkloadStates, async {
-            validate_name(NameKind::Namespace, ns)?;
+            self.keys().validate_namespace(ns)?;
             if services.len() > MAX_SERVICES {
                 return Err(Error::invalid_argument(format!(
                     "{} services in one call; the limit is {MAX_SERVICES}",
@@ -471,7 +472,7 @@ impl Executor {
         state: i64,
     ) -> Result<i64> {
         self.run(Operation::SetPodLoad, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             validate_pod(pod)?;
             validate_non_negative("load", load)?;
             validate_non_negative("state", state)?;
@@ -497,7 +498,7 @@ impl Executor {
         fresh_since_ms: Option<i64>,
     ) -> Result<BTreeMap<i64, PodLoad>> {
         self.run(Operation::GetPodLoads, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             let key = self.keys().state_key(ns, svc);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
             let fields: Vec<(String, String)> = self.query(Operation::GetPodLoads, &cmd).await?;
@@ -650,7 +651,7 @@ impl Executor {
     ) -> Result<BTreeMap<i64, Vec<String>>> {
         let op = Operation::BatchGetLinkedPod;
         self.run(op, async {
-            validate_ns_svc(ns, svc)?;
+            self.validate_ns_svc(ns, svc)?;
             if uids.len() > MAX_BATCH {
                 return Err(Error::invalid_argument(format!(
                     "{} uids in one call; the limit is {MAX_BATCH}",
@@ -668,11 +669,22 @@ impl Executor {
                 .iter()
                 .map(|uid| self.keys().link_key(ns, uid.as_ref(), svc))
                 .collect();
-            let mut pipe = redis::pipe();
-            for chunk in keys.chunks(BATCH_CHUNK) {
-                pipe.cmd("MGET").arg(chunk);
-            }
-            let chunks: Vec<Vec<Option<String>>> = self.query(op, &pipe).await?;
+            let chunks: Vec<Vec<Option<String>>> = if self.inner.config.is_cluster() {
+                // The cluster client splits each MGET by slot; a pipeline must
+                // stay in one slot there.
+                let mut chunks = Vec::with_capacity(keys.len().div_ceil(BATCH_CHUNK));
+                for chunk in keys.chunks(BATCH_CHUNK) {
+                    let cmd = redis::cmd("MGET").arg(chunk).clone();
+                    chunks.push(self.query(op, &cmd).await?);
+                }
+                chunks
+            } else {
+                let mut pipe = redis::pipe();
+                for chunk in keys.chunks(BATCH_CHUNK) {
+                    pipe.cmd("MGET").arg(chunk);
+                }
+                self.query(op, &pipe).await?
+            };
             for ((uid, key), value) in uids.iter().zip(&keys).zip(chunks.into_iter().flatten()) {
                 if let Some(pod) = parse_pod(key, value)? {
                     by_pod
@@ -743,7 +755,7 @@ impl Executor {
     pub async fn get_link_service(&self, ns: &str, uid: &str) -> Result<BTreeMap<String, i64>> {
         let op = Operation::GetLinkService;
         self.run(op, async {
-            validate_name(NameKind::Namespace, ns)?;
+            self.keys().validate_namespace(ns)?;
             validate_name(NameKind::Uid, uid)?;
             let key = self.keys().index_key(ns, uid);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
@@ -818,8 +830,13 @@ impl Executor {
         .await
     }
 
+    fn validate_ns_svc(&self, ns: &str, svc: &str) -> Result<()> {
+        self.keys().validate_namespace(ns)?;
+        validate_name(NameKind::Service, svc)
+    }
+
     fn link_keys(&self, ns: &str, uid: &str, svc: &str) -> Result<crate::keys::LinkKeys> {
-        validate_name(NameKind::Namespace, ns)?;
+        self.keys().validate_namespace(ns)?;
         validate_name(NameKind::Uid, uid)?;
         validate_name(NameKind::Service, svc)?;
         Ok(self.keys().link_keys(ns, uid, svc))
@@ -841,14 +858,14 @@ impl<T: ToRedisArgs + Sync> ToRedisArgsDyn for T {
 trait Request: Sync {
     fn send<'a, T: FromRedisValue + 'static>(
         &'a self,
-        connection: &'a mut ConnectionManager,
+        connection: &'a mut Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a;
 }
 
 impl Request for Cmd {
     fn send<'a, T: FromRedisValue + 'static>(
         &'a self,
-        connection: &'a mut ConnectionManager,
+        connection: &'a mut Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
         self.query_async(connection)
     }
@@ -857,7 +874,7 @@ impl Request for Cmd {
 impl Request for redis::Pipeline {
     fn send<'a, T: FromRedisValue + 'static>(
         &'a self,
-        connection: &'a mut ConnectionManager,
+        connection: &'a mut Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
         self.query_async(connection)
     }
@@ -888,11 +905,6 @@ fn classify_failure(op: Operation, e: redis::RedisError) -> Error {
     let err = Error::from_redis(e);
     let retryable = err.code().is_transient() && safe_to_repeat;
     err.with_retryable(retryable)
-}
-
-fn validate_ns_svc(ns: &str, svc: &str) -> Result<()> {
-    validate_name(NameKind::Namespace, ns)?;
-    validate_name(NameKind::Service, svc)
 }
 
 fn validate_pod(pod: i64) -> Result<()> {

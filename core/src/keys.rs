@@ -97,22 +97,50 @@ pub fn encode(kind: NameKind, name: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The key layout in use. Only the default (Go-compatible, cluster-safe) schema
-/// exists so far.
+/// The key layout in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KeySchema {
-    /// `sf:{NS:state:SVC}`, `sf:{NS:workload:SVC}`, `sf:{NS:lk:UID}SVC`, `sf:{NS:lk:UID}`.
+    /// `sf:{NS:state:SVC}`, `sf:{NS:workload:SVC}`, `sf:{NS:lk:UID}SVC`, `sf:{NS:lk:UID}`:
+    /// the Go version's keys; a link and its index share one hash slot.
     #[default]
     Default,
+    /// The Java version's keys, for sharing a Redis with Java deployments during a
+    /// migration: `slug-state:{NS:SVC}`, `slug-workload:{NS:SVC}`,
+    /// `slug-lk:{NS:UID:SVC}` (link), `slug-lk:{NS:UID}` (index). The link and its
+    /// index are in different hash slots, so this schema is refused on a cluster.
+    /// NS must be `appId:regionId:logicType`.
+    Java,
 }
 
 impl KeySchema {
+    /// Whether a link and its index share a hash slot (required by Redis Cluster).
+    pub fn is_cluster_safe(self) -> bool {
+        self == KeySchema::Default
+    }
+
+    /// Checks a namespace: a valid name, and in the Java schema exactly three
+    /// non-empty `:`-separated parts.
+    pub fn validate_namespace(self, ns: &str) -> Result<()> {
+        validate_name(NameKind::Namespace, ns)?;
+        if self == KeySchema::Java
+            && (ns.split(':').count() != 3 || ns.split(':').any(str::is_empty))
+        {
+            return Err(Error::invalid_argument(format!(
+                "the Java key schema needs ns = appId:regionId:logicType (three parts), not {ns:?}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Hash of pod states of a service.
     pub fn state_key(self, ns: &str, svc: &str) -> String {
         let ns = encode(NameKind::Namespace, ns);
         let svc = encode(NameKind::Service, svc);
-        let mut key = String::with_capacity(ns.len() + svc.len() + 12);
-        let _ = write!(key, "sf:{{{ns}:state:{svc}}}");
+        let mut key = String::with_capacity(ns.len() + svc.len() + 16);
+        let _ = match self {
+            KeySchema::Default => write!(key, "sf:{{{ns}:state:{svc}}}"),
+            KeySchema::Java => write!(key, "slug-state:{{{ns}:{svc}}}"),
+        };
         key
     }
 
@@ -120,19 +148,33 @@ impl KeySchema {
     pub fn workload_key(self, ns: &str, svc: &str) -> String {
         let ns = encode(NameKind::Namespace, ns);
         let svc = encode(NameKind::Service, svc);
-        let mut key = String::with_capacity(ns.len() + svc.len() + 15);
-        let _ = write!(key, "sf:{{{ns}:workload:{svc}}}");
+        let mut key = String::with_capacity(ns.len() + svc.len() + 16);
+        let _ = match self {
+            KeySchema::Default => write!(key, "sf:{{{ns}:workload:{svc}}}"),
+            KeySchema::Java => write!(key, "slug-workload:{{{ns}:{svc}}}"),
+        };
         key
     }
 
     /// The link of `uid` to a pod of `svc`, and the index of `uid`'s persistent
-    /// links, which share one hash tag.
+    /// links (in the default schema they share one hash tag).
     pub fn link_keys(self, ns: &str, uid: &str, svc: &str) -> LinkKeys {
         let index = self.index_key(ns, uid);
         let svc = encode(NameKind::Service, svc);
-        let mut link = String::with_capacity(index.len() + svc.len());
-        link.push_str(&index);
-        link.push_str(&svc);
+        let mut link = String::with_capacity(index.len() + svc.len() + 1);
+        match self {
+            KeySchema::Default => {
+                link.push_str(&index);
+                link.push_str(&svc);
+            }
+            KeySchema::Java => {
+                // slug-lk:{NS:UID} -> slug-lk:{NS:UID:SVC}
+                link.push_str(&index[..index.len() - 1]);
+                link.push(':');
+                link.push_str(&svc);
+                link.push('}');
+            }
+        }
         LinkKeys { link, index }
     }
 
@@ -145,8 +187,11 @@ impl KeySchema {
     pub fn index_key(self, ns: &str, uid: &str) -> String {
         let ns = encode(NameKind::Namespace, ns);
         let uid = encode(NameKind::Uid, uid);
-        let mut key = String::with_capacity(ns.len() + uid.len() + 9);
-        let _ = write!(key, "sf:{{{ns}:lk:{uid}}}");
+        let mut key = String::with_capacity(ns.len() + uid.len() + 12);
+        let _ = match self {
+            KeySchema::Default => write!(key, "sf:{{{ns}:lk:{uid}}}"),
+            KeySchema::Java => write!(key, "slug-lk:{{{ns}:{uid}}}"),
+        };
         key
     }
 }
@@ -189,6 +234,23 @@ mod tests {
         let k = s.link_keys("app:eu:logic", "u42", "chat");
         assert_eq!(k.link, "sf:{app:eu:logic:lk:u42}chat");
         assert_eq!(k.index, "sf:{app:eu:logic:lk:u42}");
+    }
+
+    #[test]
+    fn java_schema_gives_the_java_keys() {
+        let s = KeySchema::Java;
+        assert_eq!(
+            s.state_key("app:eu:logic", "chat"),
+            "slug-state:{app:eu:logic:chat}"
+        );
+        let k = s.link_keys("app:eu:logic", "u42", "chat");
+        assert_eq!(k.link, "slug-lk:{app:eu:logic:u42:chat}");
+        assert_eq!(k.index, "slug-lk:{app:eu:logic:u42}");
+        assert!(s.validate_namespace("app:eu:logic").is_ok());
+        for bad in ["app:eu", "app:eu:logic:x", "app::logic", ""] {
+            assert!(s.validate_namespace(bad).is_err(), "{bad}");
+        }
+        assert!(KeySchema::Default.validate_namespace("app:eu").is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 pub mod blocking;
 pub mod config;
+mod connection;
 pub mod error;
 pub mod executor;
 pub mod keys;

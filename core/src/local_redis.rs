@@ -207,3 +207,88 @@ fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
 }
+
+/// A private Redis Cluster on loopback: `masters` masters with one replica each,
+/// created with `redis-cli --cluster create`; stopped when dropped.
+#[derive(Debug)]
+pub struct LocalCluster {
+    pub nodes: Vec<LocalRedis>,
+}
+
+impl LocalCluster {
+    /// Starts `masters` masters and as many replicas, and waits until the
+    /// cluster reports `cluster_state:ok` on every node.
+    pub fn start(masters: usize) -> io::Result<LocalCluster> {
+        let mut nodes = Vec::new();
+        for _ in 0..masters * 2 {
+            nodes.push(
+                LocalRedis::builder()
+                    .args([
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "1000",
+                    ])
+                    .start()?,
+            );
+        }
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for node in &nodes {
+            create.arg(format!("127.0.0.1:{}", node.port()));
+        }
+        let output = create
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| io::Error::new(e.kind(), format!("redis-cli: {e}")))?;
+        if !output.status.success() {
+            return Err(io::Error::other(format!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&output.stdout)
+            )));
+        }
+        let cluster = LocalCluster { nodes };
+        cluster.wait_until_ok(Duration::from_secs(30))?;
+        Ok(cluster)
+    }
+
+    /// `redis://127.0.0.1:PORT` of every node (seed nodes).
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(LocalRedis::url).collect()
+    }
+
+    /// Waits until every running node reports `cluster_state:ok`.
+    pub fn wait_until_ok(&self, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let ok = self.nodes.iter().filter(|n| n.pid().is_some()).all(|n| {
+                n.command(&["CLUSTER", "INFO"])
+                    .is_ok_and(|info| info.contains("cluster_state:ok"))
+            });
+            if ok {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the cluster did not reach cluster_state:ok",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Nodes that are masters right now.
+    pub fn masters(&self) -> Vec<&LocalRedis> {
+        self.nodes
+            .iter()
+            .filter(|n| {
+                n.command(&["ROLE"])
+                    .is_ok_and(|role| role.contains("master"))
+            })
+            .collect()
+    }
+}

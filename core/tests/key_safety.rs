@@ -18,7 +18,7 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(4000))]
+    #![proptest_config(ProptestConfig::with_cases(1500))]
 
     #[test]
     fn distinct_triples_never_share_a_key(
@@ -70,5 +70,40 @@ proptest! {
     fn plain_names_are_unchanged(n in "[a-zA-Z0-9_.-]{1,20}") {
         prop_assert_eq!(encode(NameKind::Uid, &n).into_owned(), n.clone());
         prop_assert_eq!(encode(NameKind::Namespace, &n).into_owned(), n);
+    }
+}
+
+/// Three-part namespaces for the Java schema.
+fn java_ns() -> impl Strategy<Value = String> {
+    (name(), name(), name())
+        .prop_filter("no ':' inside a part", |(a, b, c)| {
+            ![a, b, c].iter().any(|p| p.contains(':'))
+        })
+        .prop_map(|(a, b, c)| format!("{a}:{b}:{c}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    #[test]
+    fn java_schema_never_shares_a_key(
+        a in (java_ns(), name(), name()),
+        b in (java_ns(), name(), name()),
+    ) {
+        let s = KeySchema::Java;
+        let (ka, kb) = (s.link_keys(&a.0, &a.1, &a.2), s.link_keys(&b.0, &b.1, &b.2));
+        if a != b {
+            prop_assert_ne!(&ka.link, &kb.link);
+        }
+        if (&a.0, &a.1) != (&b.0, &b.1) {
+            prop_assert_ne!(&ka.index, &kb.index);
+        }
+        prop_assert_ne!(&ka.link, &kb.index);
+        if (&a.0, &a.2) != (&b.0, &b.2) {
+            prop_assert_ne!(s.state_key(&a.0, &a.2), s.state_key(&b.0, &b.2));
+        }
+        // The link's tag is NS:UID:SVC, each part encoded.
+        let tag = format!("{}:{}:{}", encode(NameKind::Namespace, &a.0), encode(NameKind::Uid, &a.1), encode(NameKind::Service, &a.2));
+        prop_assert_eq!(hash_tag(&ka.link), tag.as_str());
     }
 }

@@ -2,6 +2,8 @@
 //! executor connected to it, plus a raw redis-rs connection to inspect the keyspace.
 #![allow(dead_code)]
 
+pub mod vectors;
+
 use std::time::Duration;
 
 use stateful_redis::local_redis::LocalRedis;

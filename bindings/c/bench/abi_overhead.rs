@@ -61,12 +61,14 @@ fn main() {
         for _ in 0..n {
             f();
         }
-        start.elapsed().as_nanos() as f64 / n as f64
+        start.elapsed().as_nanos() as f64
     };
+    // Within a round the two paths alternate in chunks of CHUNK calls, so both
+    // see the same machine noise; each path's time is summed over its chunks.
+    const CHUNK: usize = 500;
     // No-I/O path: an empty uid is refused by the core's validation before any
     // I/O, so the difference is the boundary alone (conversion, panic guard,
     // last-error bookkeeping).
-    let no_io_calls = calls * 20;
     let (mut rust_io, mut c_io, mut rust_noio, mut c_noio) = (vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         let mut r = || assert_eq!(rust_call(uid).unwrap(), Some(7));
@@ -78,15 +80,23 @@ fn main() {
             )
         };
         let mut cn = || assert_eq!(c_call(c_empty.as_ptr()).0, SrStatus::SR_INVALID_ARGUMENT);
-        // Alternate which goes first, so neither always runs on a warmer machine.
-        let (a, b) = if round % 2 == 0 {
-            let a = time(&mut r, calls);
-            (a, time(&mut c, calls))
-        } else {
-            let b = time(&mut c, calls);
-            (time(&mut r, calls), b)
-        };
-        let (an, bn) = (time(&mut rn, no_io_calls), time(&mut cn, no_io_calls));
+        let (mut a, mut b, mut an, mut bn) = (0.0, 0.0, 0.0, 0.0);
+        for chunk in 0..calls.div_ceil(CHUNK) {
+            // Alternate which goes first.
+            if chunk % 2 == 0 {
+                a += time(&mut r, CHUNK);
+                b += time(&mut c, CHUNK);
+                an += time(&mut rn, CHUNK * 20);
+                bn += time(&mut cn, CHUNK * 20);
+            } else {
+                b += time(&mut c, CHUNK);
+                a += time(&mut r, CHUNK);
+                bn += time(&mut cn, CHUNK * 20);
+                an += time(&mut rn, CHUNK * 20);
+            }
+        }
+        let n = (calls.div_ceil(CHUNK) * CHUNK) as f64;
+        let (a, b, an, bn) = (a / n, b / n, an / (n * 20.0), bn / (n * 20.0));
         println!(
             "{{\"round\":{round},\"calls\":{calls},\"rust_ns\":{a:.0},\"c_abi_ns\":{b:.0},\
              \"rust_no_io_ns\":{an:.1},\"c_abi_no_io_ns\":{bn:.1}}}"

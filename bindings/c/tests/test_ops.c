@@ -2,6 +2,7 @@
  * results and against the keys in Redis. */
 #include <stdlib.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -342,6 +343,22 @@ static void test_close(void) {
     sr_executor_free(other);
 }
 
+static void test_options_reach_the_core(void) {
+    /* the Java key schema, chosen in the JSON configuration */
+    SrExecutor *java = t_executor("\"key_schema\": \"java\", \"monitor\": false");
+    int64_t prev = 5;
+    char ns3[160], link[256];
+    snprintf(ns3, sizeof ns3, "app:java%ld:logic", (long)getpid());
+    CHECK_OK(sr_set_linked_pod(java, ns3, "u1", "chat", 6, -1, &prev));
+    CHECK_EQ_INT(prev, SR_NO_POD);
+    snprintf(link, sizeof link, "slug-lk:{%s:u1:chat}", ns3);
+    CHECK_EQ_INT(t_cmd_int(redis, "EXISTS %s", link), 1);
+    /* a Java-schema namespace must have three parts */
+    CHECK_STATUS(sr_set_linked_pod(java, "two:parts", "u1", "chat", 6, -1, &prev),
+                 SR_INVALID_ARGUMENT);
+    sr_executor_free(java);
+}
+
 int main(void) {
     exec = t_executor("");
     redis = t_redis();
@@ -359,6 +376,7 @@ int main(void) {
     RUN(test_get_link_service);
     RUN(test_compute_linked_pod);
     RUN(test_close);
+    RUN(test_options_reach_the_core);
     sr_executor_free(exec);
     redisFree(redis);
     return t_finish("ops");

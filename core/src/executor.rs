@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use redis::{Cmd, FromRedisValue, ServerErrorKind, ToRedisArgs};
 
 use crate::config::Config;
@@ -20,6 +21,9 @@ use crate::keys::{validate_name, validate_state, KeySchema, NameKind};
 use crate::monitor::Monitor;
 use crate::operation::Operation;
 use crate::scripts::{self, LuaScript};
+
+mod monitor_ops;
+pub use monitor_ops::{PoolChange, ScriptsReport};
 
 /// Largest pod id (pods are Java `int`s in the reference versions).
 pub const MAX_POD: i64 = i32::MAX as i64;
@@ -104,7 +108,8 @@ pub struct Executor {
 struct Inner {
     config: Config,
     schema: KeySchema,
-    connections: Vec<Connection>,
+    /// Swapped as a whole by `optimize_connection_pool` (see `monitor_ops.rs`).
+    connections: ArcSwap<Vec<Connection>>,
     next_connection: AtomicUsize,
     in_flight: AtomicUsize,
     closed: AtomicBool,
@@ -124,7 +129,7 @@ impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("server", &self.inner.config.server_label())
-            .field("connections", &self.inner.connections.len())
+            .field("connections", &self.inner.connections.load().len())
             .field("closed", &self.inner.closed.load(Ordering::Relaxed))
             .finish()
     }
@@ -189,7 +194,7 @@ impl Executor {
             inner: Arc::new(Inner {
                 schema: config.key_schema(),
                 config,
-                connections,
+                connections: ArcSwap::from_pointee(connections),
                 next_connection: AtomicUsize::new(0),
                 in_flight: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
@@ -197,6 +202,7 @@ impl Executor {
             }),
         };
         executor.load_scripts().await?;
+        executor.start_monitor();
         Ok(executor)
     }
 
@@ -246,7 +252,7 @@ impl Executor {
     }
 
     fn connection(&self) -> Connection {
-        let connections = &self.inner.connections;
+        let connections = self.inner.connections.load();
         if connections.len() == 1 {
             return connections[0].clone();
         }
@@ -274,6 +280,9 @@ impl Executor {
             ))
         } else {
             let _in_flight = InFlight(&inner.in_flight);
+            if inner.config.options.monitor {
+                self.note_call_started();
+            }
             let deadline = inner.config.command_timeout();
             match tokio::time::timeout(deadline, call).await {
                 Ok(result) => result,
@@ -319,7 +328,9 @@ impl Executor {
                         self.inner.monitor.reconnect();
                     }
                     if may_retry(op, &e) && attempt < retry.max_attempts {
-                        tokio::time::sleep(retry.backoff(attempt + 1)).await;
+                        let backoff = retry.backoff(attempt + 1);
+                        self.inner.monitor.pool_wait(backoff);
+                        tokio::time::sleep(backoff).await;
                         attempt += 1;
                         continue;
                     }
@@ -440,6 +451,9 @@ impl Executor {
             for svc in services {
                 validate_name(NameKind::Service, svc.as_ref())?;
             }
+            self.inner
+                .monitor
+                .batch(Operation::GetWorkloadStates, services.len());
             let mut states = BTreeMap::new();
             if services.is_empty() {
                 return Ok(states);
@@ -661,6 +675,7 @@ impl Executor {
             for uid in uids {
                 validate_name(NameKind::Uid, uid.as_ref())?;
             }
+            self.inner.monitor.batch(op, uids.len());
             let mut by_pod: BTreeMap<i64, Vec<String>> = BTreeMap::new();
             if uids.is_empty() {
                 return Ok(by_pod);

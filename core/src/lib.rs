@@ -33,9 +33,9 @@ pub mod scripts;
 pub use blocking::BlockingExecutor;
 pub use config::{Config, ConfigBuilder, KeySchemaName, Options, RetryPolicy};
 pub use error::{Error, ErrorCode, Result};
-pub use executor::{Executor, PodLoad, RoutingPolicy, TrySetOutcome};
+pub use executor::{Executor, PodLoad, PoolChange, RoutingPolicy, ScriptsReport, TrySetOutcome};
 pub use keys::KeySchema;
-pub use monitor::Monitor;
+pub use monitor::{AlertEvent, AlertOptions, MetricsSnapshot, Monitor, Suggestion};
 pub use operation::Operation;
 
 /// The library version (`Cargo.toml`).

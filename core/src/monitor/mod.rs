@@ -1,29 +1,105 @@
 //! The performance monitor: what the executor records about every call.
 //!
-//! The executor calls [`Monitor::record`] once per operation, and the script and
-//! connection hooks below when those events happen. Recording touches only atomics.
+//! **Pull, not push.** Recording only bumps atomic counters in place; nothing is
+//! sent anywhere and no thread is woken. Whoever wants figures pulls them:
+//! [`Monitor::snapshot`] (one [`MetricsSnapshot`], the type every binding converts),
+//! [`Monitor::prometheus`] (text exposition for a scraper), the alert evaluation
+//! tick and the [`recorder`]. So a process that never looks pays only for the
+//! counters.
+//!
+//! **Precision.** Latency is kept per operation in a log-linear histogram
+//! ([`histogram`]) whose percentiles are within 0.8% of the exact value from 1 µs to
+//! 137 s; minimum, maximum, counts and error counts are exact. Throughput is counted
+//! per whole second in a ring of 64 seconds ([`collector::RateRing`]).
+//!
+//! **Cost.** One record: a clock read, an `ArcSwap` load (no reference count
+//! traffic), one bucket `fetch_add`, one sum `fetch_add`, a compare-and-swap on the
+//! second's counter, and two plain loads for min/max. No lock, no allocation
+//! (tested with a counting allocator; timed in `benches/monitor.rs`). Memory: about
+//! 1.4 MB per measurement period (82 operation slots of 2,048 buckets).
+//!
+//! **Periods.** [`Monitor::reset`] swaps in a fresh set of counters; a record lands
+//! wholly in the old period or wholly in the new one, and `reset` returns the final
+//! figures of the period it closed.
+//!
+//! See `docs/monitor.md` for the metric grammar of alerts, the suggestion rules
+//! and the reasons behind each dependency.
 
+pub mod alerts;
+pub mod clock;
+pub mod collector;
+pub mod histogram;
+pub mod names;
+pub mod prometheus;
+pub mod recorder;
+pub mod snapshot;
+pub mod suggestions;
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::error::ErrorCode;
+use arc_swap::ArcSwap;
+use serde::{Deserialize, Serialize};
+
+pub use alerts::{ActiveAlert, AlertEvent, AlertOptions, AlertState, Direction};
+pub use clock::{Clock, ManualClock};
+pub use recorder::{read_recording, Recorder};
+pub use snapshot::{
+    Latency, MetricsSnapshot, OperationKind, OperationMetrics, PoolMetrics, ScriptMetrics,
+    Throughput,
+};
+pub use suggestions::{Severity, Suggestion};
+
+use crate::error::{ErrorCode, Result};
 use crate::operation::Operation;
+use alerts::{AlertManager, Sample, SlotSample};
+use collector::{Generation, SLOTS};
+use histogram::HistogramData;
+use names::{NameRegistry, APP_BASE};
 
-/// Counters of one operation.
-#[derive(Default)]
-struct OperationSlot {
-    count: AtomicU64,
-    errors: AtomicU64,
-    total_nanos: AtomicU64,
+/// Facts about the executor's configuration and pool that metrics alone do not
+/// tell: the executor provides them through a [`PoolProbe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolFacts {
+    /// Connections open now.
+    pub connections: u64,
+    /// Upper bound of connections (`config::MAX_CONNECTIONS`).
+    pub max_connections: u64,
+    /// Calls in flight now.
+    pub in_flight: u64,
+    pub max_in_flight: u64,
+    pub command_timeout_ms: u64,
+    /// Whether the executor records its operations.
+    pub monitor_enabled: bool,
 }
 
-/// Aggregates measurements of the executor's operations.
+/// Gives the monitor the executor's [`PoolFacts`] when it takes a snapshot.
+pub trait PoolProbe: Send + Sync {
+    fn pool_facts(&self) -> PoolFacts;
+}
+
+/// An alert subscriber: called on the thread that evaluates alerts (the
+/// executor's tick task, or the caller of `evaluate_alerts`). Keep it short.
+pub type AlertSubscriber = Box<dyn Fn(&AlertEvent) + Send + Sync>;
+
+/// Identifies a subscription, for [`Monitor::unsubscribe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SubscriptionId(u64);
+
+/// Aggregates measurements of the executor's and the application's operations.
 pub struct Monitor {
-    operations: [OperationSlot; Operation::ALL.len()],
-    errors_by_code: [AtomicU64; ErrorCode::ALL.len()],
-    evalsha_calls: AtomicU64,
-    noscript_reloads: AtomicU64,
-    reconnects: AtomicU64,
+    clock: Clock,
+    created_wall_ms: u64,
+    current: ArcSwap<Generation>,
+    resets: Mutex<u64>,
+    names: NameRegistry,
+    alerts: Mutex<AlertManager>,
+    subscribers: RwLock<Vec<(u64, Arc<AlertSubscriber>)>>,
+    next_subscription: AtomicU64,
+    probe: RwLock<Option<Weak<dyn PoolProbe>>>,
 }
 
 impl Default for Monitor {
@@ -32,55 +108,480 @@ impl Default for Monitor {
     }
 }
 
+fn wall_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[inline]
+fn nanos_of(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(d.subsec_nanos() as u64)
+}
+
 impl Monitor {
     pub fn new() -> Monitor {
+        Monitor::with_clock(Clock::monotonic())
+    }
+
+    /// A monitor reading the given clock (tests inject a [`ManualClock`]).
+    pub fn with_clock(clock: Clock) -> Monitor {
+        let now = clock.now_nanos();
         Monitor {
-            operations: std::array::from_fn(|_| OperationSlot::default()),
-            errors_by_code: std::array::from_fn(|_| AtomicU64::new(0)),
-            evalsha_calls: AtomicU64::new(0),
-            noscript_reloads: AtomicU64::new(0),
-            reconnects: AtomicU64::new(0),
+            created_wall_ms: wall_now_ms().saturating_sub(now / 1_000_000),
+            current: ArcSwap::from_pointee(Generation::new(0, now)),
+            clock,
+            resets: Mutex::new(0),
+            names: NameRegistry::default(),
+            alerts: Mutex::new(AlertManager::default()),
+            subscribers: RwLock::new(Vec::new()),
+            next_subscription: AtomicU64::new(1),
+            probe: RwLock::new(None),
         }
     }
 
+    /// Lets the monitor ask the executor for pool facts (done by the executor).
+    pub fn attach(&self, probe: Weak<dyn PoolProbe>) {
+        *self.probe.write().unwrap_or_else(|e| e.into_inner()) = Some(probe);
+    }
+
+    /// The executor's pool facts, if one is attached and alive.
+    pub fn pool_facts(&self) -> Option<PoolFacts> {
+        let probe = self.probe.read().unwrap_or_else(|e| e.into_inner());
+        probe.as_ref()?.upgrade().map(|p| p.pool_facts())
+    }
+
+    // ----- recording (hot path) ----------------------------------------------------
+
     /// Records one call of an executor operation.
+    #[inline]
     pub fn record(&self, op: Operation, duration: Duration, outcome: Result<(), ErrorCode>) {
-        let slot = &self.operations[op.index()];
-        slot.count.fetch_add(1, Relaxed);
-        slot.total_nanos
-            .fetch_add(duration.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
-        if let Err(code) = outcome {
-            slot.errors.fetch_add(1, Relaxed);
-            self.errors_by_code[code.index()].fetch_add(1, Relaxed);
-        }
+        let sec = self.clock.now_secs();
+        let code = outcome.err();
+        self.current
+            .load()
+            .record(op.index(), nanos_of(duration), sec, code.is_some(), code);
+    }
+
+    /// Records one call of an application operation. At most
+    /// [`names::MAX_APP_OPERATIONS`] distinct names are kept apart; later or
+    /// invalid names are counted as `other`. A built-in operation's name records
+    /// into that operation.
+    #[inline]
+    pub fn record_operation(&self, name: &str, duration: Duration, success: bool) {
+        let slot = self.names.index_of(name);
+        let sec = self.clock.now_secs();
+        self.current
+            .load()
+            .record(slot, nanos_of(duration), sec, !success, None);
     }
 
     /// An `EVALSHA` was sent.
+    #[inline]
     pub fn script_call(&self) {
-        self.evalsha_calls.fetch_add(1, Relaxed);
+        self.current.load().evalsha_calls.fetch_add(1, Relaxed);
     }
 
     /// A script was reloaded after `NOSCRIPT`.
     pub fn script_reload(&self) {
-        self.noscript_reloads.fetch_add(1, Relaxed);
+        self.current.load().noscript_reloads.fetch_add(1, Relaxed);
     }
 
     /// A lost connection was noticed (it is re-established by the connection manager).
     pub fn reconnect(&self) {
-        self.reconnects.fetch_add(1, Relaxed);
+        self.current.load().reconnects.fetch_add(1, Relaxed);
     }
 
-    /// Calls of `op` recorded so far, and how many failed.
+    /// A call started with `in_flight` calls in flight (itself included) over
+    /// `connections` connections.
+    #[inline]
+    pub fn call_started(&self, in_flight: usize, connections: usize) {
+        let g = self.current.load();
+        let in_flight = in_flight as u64;
+        if in_flight > g.in_flight_peak.load(Relaxed) {
+            g.in_flight_peak.fetch_max(in_flight, Relaxed);
+        }
+        if in_flight > connections as u64 {
+            g.contended_calls.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A request waited `duration` before being sent again (retry backoff).
+    pub fn pool_wait(&self, duration: Duration) {
+        let g = self.current.load();
+        g.waits.fetch_add(1, Relaxed);
+        g.wait.record(nanos_of(duration));
+    }
+
+    /// A batch call of `op` carried `items` items.
+    #[inline]
+    pub fn batch(&self, op: Operation, items: usize) {
+        let g = self.current.load();
+        let slot = &g.slots[op.index()];
+        slot.batch_items.fetch_add(items as u64, Relaxed);
+        if items as u64 > slot.batch_max.load(Relaxed) {
+            slot.batch_max.fetch_max(items as u64, Relaxed);
+        }
+    }
+
+    /// Calls of `op` recorded so far in this period, and how many failed.
     pub fn operation_counts(&self, op: Operation) -> (u64, u64) {
-        let slot = &self.operations[op.index()];
-        (slot.count.load(Relaxed), slot.errors.load(Relaxed))
+        let g = self.current.load();
+        let slot = &g.slots[op.index()];
+        (slot.latency.read().count, slot.errors.load(Relaxed))
     }
 
-    /// `EVALSHA` calls and `NOSCRIPT` reloads so far.
+    /// `EVALSHA` calls and `NOSCRIPT` reloads so far in this period.
     pub fn script_counts(&self) -> (u64, u64) {
+        let g = self.current.load();
         (
-            self.evalsha_calls.load(Relaxed),
-            self.noscript_reloads.load(Relaxed),
+            g.evalsha_calls.load(Relaxed),
+            g.noscript_reloads.load(Relaxed),
         )
+    }
+
+    // ----- reading -------------------------------------------------------------------
+
+    fn wall_ms(&self, nanos: u64) -> u64 {
+        self.created_wall_ms + nanos / 1_000_000
+    }
+
+    /// Everything the monitor knows now.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let generation = self.current.load_full();
+        self.reading(&generation, self.clock.now_nanos())
+            .into_snapshot()
+    }
+
+    /// Starts a new measurement period and returns the final figures of the one it
+    /// closes. Atomic against concurrent recording: every record counts in exactly
+    /// one of the two periods.
+    pub fn reset(&self) -> MetricsSnapshot {
+        let mut resets = self.resets.lock().unwrap_or_else(|e| e.into_inner());
+        *resets += 1;
+        let now = self.clock.now_nanos();
+        let old = self.current.swap(Arc::new(Generation::new(*resets, now)));
+        drop(resets);
+        // Writers that loaded the old period before the swap hold a reference
+        // until their record is complete: wait for them (briefly; a reader that
+        // holds on longer, e.g. a snapshot in progress, is not waited for).
+        let deadline = Instant::now() + Duration::from_millis(100);
+        while Arc::strong_count(&old) > 1 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        self.reading(&old, now).into_snapshot()
+    }
+
+    /// Prometheus text exposition of the current period (see [`prometheus`]).
+    pub fn prometheus(&self) -> String {
+        let generation = self.current.load_full();
+        prometheus::render(&self.reading(&generation, self.clock.now_nanos()))
+    }
+
+    /// Suggestions over the current snapshot and the executor's pool facts.
+    pub fn optimization_suggestions(&self) -> Vec<Suggestion> {
+        suggestions::suggest(&self.snapshot(), self.pool_facts().as_ref())
+    }
+
+    fn slot_name(&self, slot: usize) -> Option<&str> {
+        self.names.name(slot)
+    }
+
+    pub(crate) fn reading(&self, g: &Generation, now: u64) -> Reading {
+        let facts = self.pool_facts();
+        let now_sec = now / 1_000_000_000;
+        let start_sec = g.started_nanos / 1_000_000_000;
+        let rate = |ring: &collector::RateRing, window: u64| {
+            let from = now_sec.saturating_sub(window).max(start_sec);
+            let secs = now_sec.saturating_sub(from);
+            if secs == 0 {
+                0.0
+            } else {
+                ring.count(from, now_sec) as f64 / secs as f64
+            }
+        };
+        let mut slots = Vec::with_capacity(SLOTS);
+        for (i, s) in g.slots.iter().enumerate() {
+            let Some(name) = self.slot_name(i) else {
+                continue;
+            };
+            let latency = s.latency.read();
+            if i == names::OTHER_SLOT && latency.count == 0 {
+                continue;
+            }
+            slots.push(SlotReading {
+                name: name.to_string(),
+                kind: if i < APP_BASE {
+                    OperationKind::Builtin
+                } else {
+                    OperationKind::Application
+                },
+                errors: s.errors.load(Relaxed),
+                errors_by_code: std::array::from_fn(|c| s.errors_by_code[c].load(Relaxed)),
+                batch_items: s.batch_items.load(Relaxed),
+                batch_max: s.batch_max.load(Relaxed),
+                throughput: Throughput {
+                    last_1s: rate(&s.rate, 1),
+                    last_10s: rate(&s.rate, 10),
+                    last_60s: rate(&s.rate, 60),
+                },
+                latency,
+            });
+        }
+        let wait = g.wait.read();
+        let in_flight = facts.map_or(0, |f| f.in_flight);
+        let connections = facts.map_or(0, |f| f.connections);
+        let alerts = self.alerts.lock().unwrap_or_else(|e| e.into_inner());
+        let active = alerts.active(|n| self.wall_ms(n));
+        let (firing, pending) = alerts.counts();
+        drop(alerts);
+        Reading {
+            taken_at_ms: wall_now_ms(),
+            uptime_seconds: now as f64 / 1e9,
+            period_seconds: now.saturating_sub(g.started_nanos) as f64 / 1e9,
+            pool: PoolMetrics {
+                connections,
+                in_use: in_flight.min(connections),
+                in_flight,
+                in_flight_peak: g.in_flight_peak.load(Relaxed),
+                max_in_flight: facts.map_or(0, |f| f.max_in_flight),
+                contended_calls: g.contended_calls.load(Relaxed),
+                waits: g.waits.load(Relaxed),
+                wait_ms_total: wait.sum as f64 / 1e6,
+                wait_ms_p99: wait.quantile(0.99) / 1e6,
+                reconnects: g.reconnects.load(Relaxed),
+            },
+            scripts: ScriptMetrics {
+                evalsha_calls: g.evalsha_calls.load(Relaxed),
+                noscript_reloads: g.noscript_reloads.load(Relaxed),
+            },
+            slots,
+            active,
+            firing,
+            pending,
+        }
+    }
+
+    // ----- alerts --------------------------------------------------------------------
+
+    /// Alerts when `metric` (see [`alerts`] for the grammar) goes above
+    /// `threshold`, at once, resolving 10% below it.
+    pub fn set_alert_threshold(&self, metric: &str, threshold: f64) -> Result<()> {
+        self.set_alert(metric, AlertOptions::above(threshold))
+    }
+
+    /// Sets (or replaces) the rule for `metric`.
+    pub fn set_alert(&self, metric: &str, options: AlertOptions) -> Result<()> {
+        self.alerts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set(metric, options)
+    }
+
+    /// Removes the rule for `metric` (and its alerts); false if there was none.
+    pub fn remove_alert(&self, metric: &str) -> bool {
+        self.alerts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(metric)
+    }
+
+    /// The rules set.
+    pub fn alert_rules(&self) -> Vec<(String, AlertOptions)> {
+        self.alerts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .rules()
+    }
+
+    /// Calls `subscriber` on every alert event (pending, firing, resolved).
+    pub fn subscribe(&self, subscriber: AlertSubscriber) -> SubscriptionId {
+        let id = self.next_subscription.fetch_add(1, Relaxed);
+        self.subscribers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, Arc::new(subscriber)));
+        SubscriptionId(id)
+    }
+
+    /// Alert events as a channel.
+    pub fn subscribe_channel(&self) -> (SubscriptionId, std::sync::mpsc::Receiver<AlertEvent>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let id = self.subscribe(Box::new(move |e| {
+            let _ = tx.send(e.clone());
+        }));
+        (id, rx)
+    }
+
+    pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
+        let mut subs = self.subscribers.write().unwrap_or_else(|e| e.into_inner());
+        let before = subs.len();
+        subs.retain(|(i, _)| *i != id.0);
+        subs.len() != before
+    }
+
+    /// Evaluates every alert rule over the window since the previous evaluation,
+    /// logs and publishes the changes, and returns them. The executor calls this
+    /// once a second.
+    pub fn evaluate_alerts(&self) -> Vec<AlertEvent> {
+        let generation = self.current.load_full();
+        let now = self.clock.now_nanos();
+        let facts = self.pool_facts();
+        let mut alerts = self.alerts.lock().unwrap_or_else(|e| e.into_inner());
+        if alerts.rules().is_empty() {
+            return Vec::new();
+        }
+        let slots = (0..SLOTS)
+            .filter_map(|i| {
+                Some(SlotSample {
+                    name: self.slot_name(i)?.to_string(),
+                    latency: generation.slots[i].latency.read(),
+                    errors: generation.slots[i].errors.load(Relaxed),
+                })
+            })
+            .collect();
+        let sample = Sample {
+            at_nanos: now,
+            period_start_nanos: generation.started_nanos,
+            generation: generation.id,
+            slots,
+            wait: generation.wait.read(),
+            reconnects: generation.reconnects.load(Relaxed),
+            reloads: generation.noscript_reloads.load(Relaxed),
+            in_flight: facts.map(|f| f.in_flight),
+            in_use: facts.map(|f| f.in_flight.min(f.connections)),
+        };
+        drop(generation);
+        let events = alerts.evaluate(sample, |n| self.wall_ms(n));
+        drop(alerts);
+        self.publish(&events);
+        events
+    }
+
+    fn publish(&self, events: &[AlertEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        for e in events {
+            match e.state {
+                AlertState::Firing => tracing::warn!(
+                    metric = %e.metric, value = e.value, threshold = e.threshold,
+                    "alert firing: {}", e.message
+                ),
+                AlertState::Resolved => tracing::info!(
+                    metric = %e.metric, value = e.value, threshold = e.threshold,
+                    "alert resolved: {}", e.message
+                ),
+                AlertState::Pending => tracing::debug!(
+                    metric = %e.metric, value = e.value, threshold = e.threshold,
+                    "alert pending: {}", e.message
+                ),
+            }
+        }
+        let subscribers: Vec<Arc<AlertSubscriber>> = self
+            .subscribers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect();
+        for s in subscribers {
+            for e in events {
+                if catch_unwind(AssertUnwindSafe(|| s(e))).is_err() {
+                    tracing::error!("an alert subscriber panicked; event dropped for it");
+                }
+            }
+        }
+    }
+}
+
+/// One operation's figures, read from a period.
+pub(crate) struct SlotReading {
+    pub name: String,
+    pub kind: OperationKind,
+    pub latency: HistogramData,
+    pub errors: u64,
+    pub errors_by_code: [u64; ErrorCode::ALL.len()],
+    pub batch_items: u64,
+    pub batch_max: u64,
+    pub throughput: Throughput,
+}
+
+/// A period's figures, read once and turned into a snapshot or an exposition.
+pub(crate) struct Reading {
+    pub taken_at_ms: u64,
+    pub uptime_seconds: f64,
+    pub period_seconds: f64,
+    pub slots: Vec<SlotReading>,
+    pub pool: PoolMetrics,
+    pub scripts: ScriptMetrics,
+    pub active: Vec<ActiveAlert>,
+    pub firing: usize,
+    pub pending: usize,
+}
+
+impl Reading {
+    fn into_snapshot(self) -> MetricsSnapshot {
+        let mut errors_by_code: BTreeMap<String, u64> = ErrorCode::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), 0))
+            .collect();
+        let operations = self
+            .slots
+            .into_iter()
+            .map(|s| {
+                let l = &s.latency;
+                let mut by_code = BTreeMap::new();
+                for (c, n) in ErrorCode::ALL.iter().zip(s.errors_by_code) {
+                    if n > 0 {
+                        by_code.insert(c.as_str().to_string(), n);
+                        *errors_by_code.get_mut(c.as_str()).unwrap() += n;
+                    }
+                }
+                let ms = |ns: f64| ns / 1e6;
+                let qs = l.quantiles(&[0.5, 0.9, 0.99, 0.999]);
+                OperationMetrics {
+                    name: s.name,
+                    kind: s.kind,
+                    count: l.count,
+                    errors: s.errors,
+                    error_rate: if l.count == 0 {
+                        0.0
+                    } else {
+                        s.errors as f64 / l.count as f64
+                    },
+                    errors_by_code: by_code,
+                    throughput: s.throughput,
+                    latency_ms: if l.count == 0 {
+                        Latency::default()
+                    } else {
+                        Latency {
+                            min: ms(l.min as f64),
+                            mean: ms(l.mean()),
+                            p50: ms(qs[0]),
+                            p90: ms(qs[1]),
+                            p99: ms(qs[2]),
+                            p999: ms(qs[3]),
+                            max: ms(l.max as f64),
+                        }
+                    },
+                    batch_items: s.batch_items,
+                    batch_max: s.batch_max,
+                }
+            })
+            .collect();
+        MetricsSnapshot {
+            schema_version: snapshot::SCHEMA_VERSION,
+            taken_at_ms: self.taken_at_ms,
+            uptime_seconds: self.uptime_seconds,
+            period_seconds: self.period_seconds,
+            operations,
+            errors_by_code,
+            pool: self.pool,
+            scripts: self.scripts,
+            alerts: self.active,
+        }
     }
 }

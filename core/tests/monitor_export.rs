@@ -1,0 +1,349 @@
+//! What leaves the monitor: the snapshot (validated against the checked-in JSON
+//! Schema), the Prometheus exposition (parsed, linted with `promtool` when it is
+//! installed, series bounded), the Grafana dashboard (every queried metric is
+//! exported) and JSON-lines recordings.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::Duration;
+
+use stateful_redis::local_redis::LocalRedis;
+use stateful_redis::monitor::prometheus::{BUCKETS_SECONDS, FAMILIES};
+use stateful_redis::monitor::{read_recording, AlertOptions, MetricsSnapshot, Monitor};
+use stateful_redis::{Config, Executor};
+
+const SCHEMA: &str = include_str!("../../schemas/metrics_snapshot.schema.json");
+const DASHBOARD: &str = include_str!("../../dashboards/grafana.json");
+
+/// An executor with traffic on several operations, failures included, application
+/// operations and a firing alert.
+async fn busy_executor(redis: &LocalRedis) -> Executor {
+    let e = Executor::connect(Config::builder().url(redis.url()).build().unwrap())
+        .await
+        .unwrap();
+    for i in 0..20 {
+        let uid = format!("u{i}");
+        e.set_linked_pod("app:eu:logic", &uid, "chat", i, -1)
+            .await
+            .unwrap();
+        e.get_linked_pod("app:eu:logic", &uid, "chat")
+            .await
+            .unwrap();
+    }
+    e.set_service_state("app:eu:logic", "chat", 1, "up")
+        .await
+        .unwrap();
+    e.set_pod_load("app:eu:logic", "chat", 1, 10, 0)
+        .await
+        .unwrap();
+    let uids: Vec<String> = (0..50).map(|i| format!("u{i}")).collect();
+    e.batch_get_linked_pod("app:eu:logic", &uids, "chat")
+        .await
+        .unwrap();
+    assert!(e.get_linked_pod("", "u1", "chat").await.is_err()); // INVALID_ARGUMENT
+    e.record_operation("checkout", Duration::from_millis(12), true);
+    e.record_operation("checkout", Duration::from_millis(30), false);
+    e.record_operation("login\"quoted", Duration::from_millis(1), true); // -> other
+    e.set_alert("*.qps", AlertOptions::above(0.1)).unwrap();
+    e.evaluate_alerts();
+    e
+}
+
+fn validate(snapshot: &MetricsSnapshot) {
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let instance = serde_json::to_value(snapshot).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "snapshot does not match the schema: {errors:#?}"
+    );
+}
+
+#[tokio::test]
+async fn real_snapshots_validate_against_the_schema() {
+    let redis = LocalRedis::start().unwrap();
+    let e = busy_executor(&redis).await;
+    let s = e.metrics();
+    assert!(!s.alerts.is_empty(), "an alert is active");
+    assert_eq!(s.errors_by_code["INVALID_ARGUMENT"], 1);
+    assert_eq!(s.operation("checkout").unwrap().errors, 1);
+    assert_eq!(s.operation("other").unwrap().count, 1);
+    assert_eq!(s.operation("batch_get_linked_pod").unwrap().batch_items, 50);
+    assert_eq!(s.pool.connections, 1);
+    assert_eq!(s.operations[..17].iter().filter(|o| o.count > 0).count(), 5);
+    validate(&s);
+    // The JSON round-trips, and the closed period validates too.
+    // (Floats may differ in the last digit: serde_json parses them fast, not exactly.)
+    let back: MetricsSnapshot = serde_json::from_str(&s.to_json()).unwrap();
+    let key = |m: &MetricsSnapshot| {
+        m.operations
+            .iter()
+            .map(|o| (o.name.clone(), o.count, o.errors, o.errors_by_code.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        key(&back) == key(&s),
+        "the snapshot round-trips through JSON"
+    );
+    assert_eq!(
+        (back.pool.connections, back.alerts.len()),
+        (s.pool.connections, s.alerts.len())
+    );
+    let closed = e.reset_metrics();
+    validate(&closed);
+    let fresh = e.metrics();
+    validate(&fresh);
+    assert_eq!(fresh.operation("set_linked_pod").unwrap().count, 0);
+    // A monitor without an executor validates as well.
+    validate(&Monitor::new().snapshot());
+}
+
+#[test]
+fn the_schema_rejects_what_it_should() {
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let mut good = serde_json::to_value(Monitor::new().snapshot()).unwrap();
+    assert!(validator.is_valid(&good));
+    good["operations"][0]["kind"] = "plugin".into();
+    assert!(!validator.is_valid(&good));
+    let mut extra = serde_json::to_value(Monitor::new().snapshot()).unwrap();
+    extra["surprise"] = 1.into();
+    assert!(!validator.is_valid(&extra));
+}
+
+fn parse(text: &str) -> prometheus_parse::Scrape {
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    prometheus_parse::Scrape::parse(lines).expect("the exposition parses")
+}
+
+fn series_count(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .count()
+}
+
+#[tokio::test]
+async fn prometheus_exposition_parses_and_follows_conventions() {
+    let redis = LocalRedis::start().unwrap();
+    let e = busy_executor(&redis).await;
+    let text = e.metrics_prometheus();
+    let scrape = parse(&text);
+    let names: BTreeSet<&str> = scrape.samples.iter().map(|s| s.metric.as_str()).collect();
+    for (family, kind) in FAMILIES {
+        assert!(names.contains(family), "{family} is exported");
+        assert!(text.contains(&format!("# TYPE {family} {kind}\n")));
+        if kind == "counter" {
+            assert!(family.ends_with("_total"), "{family}");
+        }
+    }
+    for s in &scrape.samples {
+        for (label, _) in s.labels.iter() {
+            assert!(label == "operation" || label == "code", "label {label}");
+        }
+    }
+    // Histograms: log-spaced bucket bounds, cumulative, +Inf = count.
+    let mut histograms = 0;
+    for s in &scrape.samples {
+        if let prometheus_parse::Value::Histogram(buckets) = &s.value {
+            histograms += 1;
+            let bounds: Vec<f64> = buckets.iter().map(|b| b.less_than).collect();
+            let mut expected = BUCKETS_SECONDS.to_vec();
+            expected.push(f64::INFINITY);
+            assert_eq!(bounds, expected);
+            assert!(buckets.windows(2).all(|w| w[0].count <= w[1].count));
+        }
+    }
+    assert!(histograms >= 17, "a histogram per operation");
+    assert!(BUCKETS_SECONDS[0] == 0.00005 && *BUCKETS_SECONDS.last().unwrap() == 10.0);
+    assert!(BUCKETS_SECONDS
+        .windows(2)
+        .all(|w| (2.0..=2.5).contains(&(w[1] / w[0]))));
+    assert!(text.contains("stateful_redis_operations_total{operation=\"set_linked_pod\"} 20\n"));
+    assert!(text.contains(
+        "stateful_redis_operation_errors_total{operation=\"get_linked_pod\",code=\"INVALID_ARGUMENT\"} 1\n"
+    ));
+    let firing: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("stateful_redis_alerts_firing "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(firing as usize, e.metrics().alerts.len());
+    assert!(firing >= 1.0);
+    assert!(text.contains("stateful_redis_pool_connections 1\n"));
+    let defaults = series_count(&text);
+    eprintln!("{defaults} series at defaults");
+    if let Ok(path) = std::env::var("STATEFUL_REDIS_DUMP_METRICS") {
+        std::fs::write(path, &text).unwrap();
+    }
+    assert!(defaults <= 2_000, "{defaults} series");
+    promtool_check(&text);
+}
+
+#[test]
+fn series_stay_bounded_with_every_application_slot_used() {
+    let monitor = Monitor::new();
+    for i in 0..200 {
+        monitor.record_operation(&format!("app_op_{i}"), Duration::from_millis(1), i % 2 == 0);
+    }
+    let text = monitor.prometheus();
+    parse(&text);
+    let n = series_count(&text);
+    eprintln!("{n} series with every application slot used");
+    assert!(
+        n <= 2_000,
+        "{n} series with 64 application names, other and failures"
+    );
+    let operations: BTreeSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("stateful_redis_operations_total{"))
+        .collect();
+    assert_eq!(operations.len(), 17 + 64 + 1);
+    promtool_check(&text);
+}
+
+/// `promtool check metrics` (Debian package `prometheus`), when installed.
+fn promtool_check(text: &str) {
+    let Ok(mut child) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("promtool not installed: skipping its lint (apt-get install prometheus)");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn every_metric_the_dashboard_queries_is_exported() {
+    let redis = LocalRedis::start().unwrap();
+    let e = busy_executor(&redis).await;
+    let text = e.metrics_prometheus();
+    let exported: BTreeSet<&str> = FAMILIES.iter().map(|(n, _)| *n).collect();
+    let dashboard: serde_json::Value = serde_json::from_str(DASHBOARD).unwrap();
+    let mut exprs = Vec::new();
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    if k == "expr" || k == "definition" {
+                        if let Some(s) = v.as_str() {
+                            out.push(s.to_string());
+                        }
+                    }
+                    walk(v, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    walk(&dashboard, &mut exprs);
+    assert!(exprs.len() >= 15, "{} queries", exprs.len());
+    let mut queried = BTreeSet::new();
+    for expr in &exprs {
+        let mut rest = expr.as_str();
+        while let Some(i) = rest.find("stateful_redis_") {
+            let name: String = rest[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[i + name.len()..];
+            queried.insert(name);
+        }
+    }
+    for name in &queried {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|base| FAMILIES.contains(&(base, "histogram")))
+            })
+            .unwrap_or(name);
+        assert!(
+            exported.contains(family),
+            "the dashboard queries {name}, not exported"
+        );
+        assert!(
+            text.contains(&format!("\n{name}")),
+            "{name} is in the exposition"
+        );
+    }
+    // And the dashboard covers rate, errors, duration, pool and alerts.
+    for needle in [
+        "stateful_redis_operations_total",
+        "stateful_redis_operation_errors_total",
+        "stateful_redis_operation_duration_seconds_bucket",
+        "stateful_redis_pool_connections",
+        "stateful_redis_alerts_firing",
+    ] {
+        assert!(queried.contains(needle), "dashboard lacks {needle}");
+    }
+}
+
+#[test]
+fn recordings_round_trip() {
+    let dir = std::env::temp_dir().join(format!("sr-recording-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("metrics.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let monitor = std::sync::Arc::new(Monitor::new());
+    let recorder =
+        stateful_redis::monitor::Recorder::start(monitor.clone(), &path, Duration::from_millis(40))
+            .unwrap();
+    for i in 0..5 {
+        monitor.record_operation("job", Duration::from_millis(1), true);
+        std::thread::sleep(Duration::from_millis(50 + i));
+    }
+    let written = recorder.stop().unwrap();
+    let snapshots = read_recording(&path).unwrap();
+    assert_eq!(snapshots.len() as u64, written);
+    assert!(written >= 4, "{written} snapshots");
+    let counts: Vec<u64> = snapshots
+        .iter()
+        .map(|s| s.operation("job").map_or(0, |o| o.count))
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    assert_eq!(
+        *counts.last().unwrap(),
+        5,
+        "the last snapshot is taken at stop"
+    );
+    for s in &snapshots {
+        validate(s);
+    }
+
+    // A line cut short at the end (a crash while writing) is skipped...
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"{\"schema_version\":1,\"taken_at").unwrap();
+    drop(f);
+    assert_eq!(read_recording(&path).unwrap().len() as u64, written);
+    // ...a bad line elsewhere is an error naming it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("not json\n{text}")).unwrap();
+    let err = read_recording(&path).unwrap_err();
+    assert!(err.message().contains("line 1"), "{}", err.message());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

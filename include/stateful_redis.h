@@ -92,11 +92,23 @@ typedef enum SrStatus {
 } SrStatus;
 
 /**
+ * A subscription to alert events. Opaque: created by `sr_subscribe_alerts`,
+ * ended and freed by `sr_alert_subscription_free`.
+ */
+typedef struct SrAlertSubscription SrAlertSubscription;
+
+/**
  * An executor: a connection to Redis and the performance monitor, shared by
  * every thread of the process. Opaque: create it with `sr_executor_new`, free
  * it with `sr_executor_free`.
  */
 typedef struct SrExecutor SrExecutor;
+
+/**
+ * Records snapshots of the metrics to a file, one JSON line each.
+ * Opaque: created by `sr_start_recording`, freed by `sr_recorder_free`.
+ */
+typedef struct SrRecorder SrRecorder;
 
 /**
  * One pod's state (an item of `SrPodStates`).
@@ -241,6 +253,21 @@ typedef struct SrRoutingPolicy {
      */
     int64_t max_state;
 } SrRoutingPolicy;
+
+/**
+ * Receives one alert event: `event_json` is `{"metric", "rule", "state"
+ * ("pending" | "firing" | "resolved"), "value", "threshold", "at_ms",
+ * "message"}`, valid only during the call; `userdata` is the pointer given to
+ * `sr_subscribe_alerts`.
+ *
+ * Runs on the executor's alert tick (a thread of the library's runtime, once a
+ * second) or on a thread calling `sr_evaluate_alerts`; calls for one
+ * subscription never overlap. Keep it short and do not block: it delays the
+ * tick. It must not throw (C++) or unwind, must not call operations that talk
+ * to Redis (on the runtime's thread they fail with `SR_INTERNAL`), and may call
+ * the monitor functions (`sr_metrics`, ...).
+ */
+typedef void (*SrAlertCallback)(const char *event_json, void *userdata);
 
 #ifdef __cplusplus
 extern "C" {
@@ -706,6 +733,249 @@ enum SrStatus sr_compute_linked_pod(const struct SrExecutor *executor,
  * Takes back ownership of `s`. NULL is ignored.
  */
 void sr_string_free(char *s);
+
+/**
+ * The metrics snapshot as JSON (schema `schemas/metrics_snapshot.schema.json`,
+ * the same as every binding's): uptime, per-operation counts, errors, rates,
+ * latency percentiles, errors by code, pool and script statistics, active
+ * alerts. Reading it does not reset anything.
+ *
+ * # Safety
+ * `executor` is a live executor; `out_json` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_json` receives a string owned by the caller, to be freed
+ * with `sr_string_free`.
+ */
+enum SrStatus sr_metrics(const struct SrExecutor *executor, char **out_json);
+
+/**
+ * The metrics in the Prometheus text exposition format.
+ *
+ * # Safety
+ * `executor` is a live executor; `out_text` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_text` receives a string owned by the caller, to be freed
+ * with `sr_string_free`.
+ */
+enum SrStatus sr_metrics_prometheus(const struct SrExecutor *executor, char **out_text);
+
+/**
+ * Starts a new measurement period. `*out_json` receives the final snapshot of
+ * the period that ended (same schema as `sr_metrics`).
+ *
+ * # Safety
+ * `executor` is a live executor; `out_json` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_json` receives a string owned by the caller, to be freed
+ * with `sr_string_free`.
+ */
+enum SrStatus sr_reset_metrics(const struct SrExecutor *executor, char **out_json);
+
+/**
+ * Records one of the application's own operations: its name, how long it took
+ * (nanoseconds) and whether it succeeded. It then appears in the snapshot like
+ * the built-in operations. Names the core does not accept, or past its limit of
+ * distinct names, are counted as `other` (see `docs/monitor.md`).
+ *
+ * # Safety
+ * `executor` is a live executor; `name` is a NUL-terminated string.
+ *
+ * # Ownership
+ * Borrows `name` for the duration of the call.
+ */
+enum SrStatus sr_record_operation(const struct SrExecutor *executor,
+                                  const char *name,
+                                  uint64_t duration_ns,
+                                  bool success);
+
+/**
+ * Sets (or replaces) the alert rule of `metric`: it fires as soon as the value
+ * goes above `threshold` and resolves 10% below it. Metric names:
+ * `<operation>.<p50_ms|p90_ms|p99_ms|p999_ms|mean_ms|max_ms|error_rate|qps|errors>`
+ * (operation may be `*`), `pool.<in_flight|in_use|wait_ms_p99|reconnects>`,
+ * `scripts.noscript_reloads`; anything else is `SR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `executor` is a live executor; `metric` is a NUL-terminated string.
+ *
+ * # Ownership
+ * Borrows `metric` for the duration of the call.
+ */
+enum SrStatus sr_set_alert_threshold(const struct SrExecutor *executor,
+                                     const char *metric,
+                                     double threshold);
+
+/**
+ * As `sr_set_alert_threshold`, with every option of a rule as JSON:
+ * `{"threshold": 5.0, "sustain": 3000, "hysteresis": 0.1, "direction":
+ * "above"}` (`sustain` in milliseconds; `direction` `above` or `below`;
+ * omitted fields take these defaults, threshold 0). Malformed JSON or an
+ * unknown field is `SR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `executor` is a live executor; `metric` and `options_json` are
+ * NUL-terminated strings.
+ *
+ * # Ownership
+ * Borrows its arguments for the duration of the call.
+ */
+enum SrStatus sr_set_alert(const struct SrExecutor *executor,
+                           const char *metric,
+                           const char *options_json);
+
+/**
+ * Removes the alert rule of `metric` (and its alerts). `*out_removed` tells
+ * whether there was one.
+ *
+ * # Safety
+ * `executor` is a live executor; `metric` is a NUL-terminated string;
+ * `out_removed` is valid for writes.
+ *
+ * # Ownership
+ * Nothing is allocated.
+ */
+enum SrStatus sr_remove_alert(const struct SrExecutor *executor,
+                              const char *metric,
+                              bool *out_removed);
+
+/**
+ * Evaluates the alert rules now (the executor also does it once a second) and
+ * delivers the changes to the subscribers, on the calling thread.
+ * `*out_events_json` receives them as a JSON array of events (see
+ * `SrAlertCallback`), `[]` when nothing changed.
+ *
+ * # Safety
+ * `executor` is a live executor; `out_events_json` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_events_json` receives a string owned by the caller, to be
+ * freed with `sr_string_free`.
+ */
+enum SrStatus sr_evaluate_alerts(const struct SrExecutor *executor, char **out_events_json);
+
+/**
+ * Optimisation suggestions from the current metrics and the executor's
+ * settings, as a JSON array of `{"id", "severity", "message", "evidence"}`
+ * (`evidence`: the metric values behind it).
+ *
+ * # Safety
+ * `executor` is a live executor; `out_json` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_json` receives a string owned by the caller, to be freed
+ * with `sr_string_free`.
+ */
+enum SrStatus sr_optimization_suggestions(const struct SrExecutor *executor, char **out_json);
+
+/**
+ * Sizes the connection pool to the concurrency measured in the current period
+ * (safe at run time: calls in progress are not disturbed). `*out_json`
+ * receives the report: `{"changed", "connections_before",
+ * "connections_after", "in_flight_peak", "calls", "reason"}`.
+ *
+ * # Safety
+ * `executor` is a live executor; `out_json` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_json` receives a string owned by the caller, to be freed
+ * with `sr_string_free`.
+ */
+enum SrStatus sr_optimize_connection_pool(const struct SrExecutor *executor, char **out_json);
+
+/**
+ * Makes sure the server holds every Lua script (`SCRIPT EXISTS`, then
+ * `SCRIPT LOAD`), so no later call pays a `NOSCRIPT` round trip. `*out_json`
+ * receives the report: `{"scripts", "missing_before", "loaded",
+ * "noscript_reloads", "changed"}`.
+ *
+ * # Safety
+ * `executor` is a live executor; `out_json` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_json` receives a string owned by the caller, to be freed
+ * with `sr_string_free`.
+ */
+enum SrStatus sr_optimize_lua_scripts(const struct SrExecutor *executor, char **out_json);
+
+/**
+ * Calls `callback(event_json, userdata)` on every alert event (pending, firing,
+ * resolved) of this executor; see `SrAlertCallback` for the thread it runs on.
+ *
+ * # Safety
+ * `executor` is a live executor; `callback` is a function that may be called
+ * from another thread with `userdata`, until `sr_alert_subscription_free`
+ * returns; `out_subscription` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_subscription` receives a subscription owned by the caller,
+ * to be freed once with `sr_alert_subscription_free` (which ends it). The
+ * library never frees `userdata`. The subscription keeps the executor's
+ * connections alive until it is freed.
+ */
+enum SrStatus sr_subscribe_alerts(const struct SrExecutor *executor,
+                                  SrAlertCallback callback,
+                                  void *userdata,
+                                  struct SrAlertSubscription **out_subscription);
+
+/**
+ * Ends a subscription and frees it. When it returns, the callback is not
+ * running on any other thread and will not be called again, so `userdata` may
+ * be freed. Called from inside the subscription's own callback, it ends the
+ * subscription without waiting (the current call finishes normally).
+ *
+ * # Safety
+ * `subscription` is NULL or was returned by `sr_subscribe_alerts` and not
+ * freed yet.
+ *
+ * # Ownership
+ * Takes back ownership of `subscription`. NULL is ignored.
+ */
+void sr_alert_subscription_free(struct SrAlertSubscription *subscription);
+
+/**
+ * Starts recording a snapshot (the JSON of `sr_metrics`) every `interval_ms`
+ * milliseconds into the file at `path` (created if missing, appended to), on a
+ * thread of its own. An interval of 0 or a file that cannot be opened is
+ * `SR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `executor` is a live executor; `path` is a NUL-terminated string;
+ * `out_recorder` is valid for writes.
+ *
+ * # Ownership
+ * On success `*out_recorder` receives a recorder owned by the caller, to be
+ * freed once with `sr_recorder_free` (which stops it if still running).
+ */
+enum SrStatus sr_start_recording(const struct SrExecutor *executor,
+                                 const char *path,
+                                 uint64_t interval_ms,
+                                 struct SrRecorder **out_recorder);
+
+/**
+ * Writes a last snapshot and stops the recorder; `*out_snapshots` receives how
+ * many snapshots it wrote in all. Stopping a stopped recorder writes 0.
+ *
+ * # Safety
+ * `recorder` is a live recorder; `out_snapshots` is valid for writes.
+ *
+ * # Ownership
+ * Borrows `recorder`; it must still be freed with `sr_recorder_free`.
+ */
+enum SrStatus sr_recorder_stop(struct SrRecorder *recorder, uint64_t *out_snapshots);
+
+/**
+ * Frees a recorder, stopping it first if it is still running.
+ *
+ * # Safety
+ * `recorder` is NULL or was returned by `sr_start_recording` and not freed yet.
+ *
+ * # Ownership
+ * Takes back ownership of `recorder`. NULL is ignored.
+ */
+void sr_recorder_free(struct SrRecorder *recorder);
 
 /**
  * The default routing policy (`max_age_ms` 60000, `max_state` INT64_MAX).

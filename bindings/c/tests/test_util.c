@@ -51,10 +51,24 @@ const char *t_url(int db) {
     return url;
 }
 
+/* Generous timeouts unless a test sets its own: the suite also runs under
+ * valgrind on a busy machine (SR_TEST_TIMEOUT_MS, default 5000). */
+static void add_timeout(char *json, size_t size, const char *extra, const char *option) {
+    const char *ms = getenv("SR_TEST_TIMEOUT_MS");
+    size_t used = strlen(json);
+    if (extra != NULL && strstr(extra, option) != NULL) return;
+    snprintf(json + used, size - used, ", \"%s\": %s", option, ms && *ms ? ms : "5000");
+}
+
 SrExecutor *t_executor(const char *extra_options) {
     char json[1024];
     SrExecutor *exec = NULL;
-    snprintf(json, sizeof json, "{\"url\": \"%s\"%s%s}", t_url(0),
+    size_t used;
+    snprintf(json, sizeof json, "{\"url\": \"%s\"", t_url(0));
+    add_timeout(json, sizeof json, extra_options, "command_timeout_ms");
+    add_timeout(json, sizeof json, extra_options, "connect_timeout_ms");
+    used = strlen(json);
+    snprintf(json + used, sizeof json - used, "%s%s}",
              extra_options && *extra_options ? ", " : "", extra_options ? extra_options : "");
     if (sr_executor_new(json, &exec) != SR_OK) {
         fprintf(stderr, "sr_executor_new(%s): %s\n", json, sr_last_error_message());

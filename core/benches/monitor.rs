@@ -101,5 +101,63 @@ fn read(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, record, record_contended, read);
+/// CPU time of the calling thread: unlike wall time, it does not count the time
+/// the thread was preempted, so it stays meaningful on a shared, busy machine.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn cpu_time(c: &mut Criterion) {
+    let monitor = Monitor::new();
+    let d = Duration::from_micros(180);
+    monitor.record_operation("checkout", d, true);
+    let mut g = c.benchmark_group("thread CPU time");
+    g.bench_function("record builtin ok", |b| {
+        b.iter_custom(|iters| {
+            let start = thread_cpu();
+            for _ in 0..iters {
+                monitor.record(black_box(Operation::GetLinkedPod), black_box(d), Ok(()));
+            }
+            thread_cpu() - start
+        })
+    });
+    g.bench_function("record_operation registered name", |b| {
+        b.iter_custom(|iters| {
+            let start = thread_cpu();
+            for _ in 0..iters {
+                monitor.record_operation(black_box("checkout"), black_box(d), true);
+            }
+            thread_cpu() - start
+        })
+    });
+    let full = Monitor::new();
+    for i in 0..10_000u64 {
+        let d = Duration::from_nanos(20_000 + (i * 7919) % 20_000_000);
+        for op in Operation::ALL {
+            full.record(op, d, Ok(()));
+        }
+        for n in 0..47 {
+            full.record_operation(&format!("app_{n}"), d, i % 40 != 0);
+        }
+    }
+    g.bench_function("metrics() + metrics_prometheus(), 64 operations", |b| {
+        b.iter_custom(|iters| {
+            let start = thread_cpu();
+            for _ in 0..iters {
+                black_box(full.snapshot());
+                black_box(full.prometheus());
+            }
+            thread_cpu() - start
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, record, record_contended, read, cpu_time);
 criterion_main!(benches);

@@ -10,7 +10,7 @@ use stateful_redis::monitor::{AlertEvent, AlertOptions, AlertState, Clock, Manua
 use stateful_redis::{Config, Executor, RetryPolicy};
 
 mod common;
-use common::{futures_join, LocalRedisClient};
+use common::Sleeper;
 
 fn states(events: &[AlertEvent], metric: &str) -> Vec<AlertState> {
     events
@@ -131,12 +131,27 @@ fn collect(rx: &std::sync::mpsc::Receiver<AlertEvent>, into: &mut Vec<AlertEvent
     into.extend(rx.try_iter());
 }
 
+/// Evaluates once the shortest window has passed since any earlier evaluation.
+async fn evaluate_after_min_window(executor: &Executor) {
+    tokio::time::sleep(stateful_redis::monitor::alerts::MIN_WINDOW + Duration::from_millis(20))
+        .await;
+    executor.evaluate_alerts();
+}
+
+/// Only the transitions that matter for flapping: firing and resolved.
+fn fired_and_resolved(events: &[AlertEvent], metric: &str) -> Vec<AlertState> {
+    states(events, metric)
+        .into_iter()
+        .filter(|s| *s != AlertState::Pending)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_alert_driven_by_debug_sleep() {
     let redis = LocalRedis::start().unwrap();
     let config = Config::builder()
         .url(redis.url())
-        .command_timeout(Duration::from_secs(2))
+        .command_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
     let executor = Executor::connect(config).await.unwrap();
@@ -150,39 +165,49 @@ async fn latency_alert_driven_by_debug_sleep() {
     let metric = "get_linked_pod.p99_ms";
     let mut events = Vec::new();
 
+    // Continuous traffic from 4 tasks for the whole test.
+    let running = Arc::new(AtomicBool::new(true));
+    let traffic: Vec<_> = (0..4)
+        .map(|i| {
+            let (e, running) = (executor.clone(), running.clone());
+            tokio::spawn(async move {
+                while running.load(Ordering::Relaxed) {
+                    e.get_linked_pod("ns", &format!("u{i}"), "chat")
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let evaluate_for = |d: Duration| {
+        let executor = executor.clone();
+        async move {
+            let start = Instant::now();
+            while start.elapsed() < d {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                executor.evaluate_alerts();
+            }
+        }
+    };
+
     // Fast traffic: nothing.
-    for _ in 0..50 {
-        executor.get_linked_pod("ns", "u1", "chat").await.unwrap();
-    }
-    executor.evaluate_alerts();
+    evaluate_for(Duration::from_millis(700)).await;
+    collect(&rx, &mut events);
+    assert!(states(&events, metric).is_empty(), "{events:#?}");
 
     // The server sleeps 250 ms at a time: calls queue behind it.
-    let slow = Arc::new(AtomicBool::new(true));
-    let sleeper = {
-        let slow = slow.clone();
-        let port = redis.port();
-        std::thread::spawn(move || {
-            let client = LocalRedisClient(port);
-            while slow.load(Ordering::Relaxed) {
-                client.debug_sleep("0.25");
-            }
-        })
-    };
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(1_800) {
-        let calls = (0..4).map(|_| executor.get_linked_pod("ns", "u1", "chat"));
-        for r in futures_join(calls).await {
-            r.unwrap();
-        }
-        executor.evaluate_alerts();
-        collect(&rx, &mut events);
-    }
-    slow.store(false, Ordering::Relaxed);
-    sleeper.join().unwrap();
+    let sleeper = Sleeper::start(redis.port(), "0.25");
+    evaluate_for(Duration::from_millis(2_000)).await;
+    collect(&rx, &mut events);
+    drop(sleeper);
     assert_eq!(
-        states(&events, metric),
-        vec![AlertState::Pending, AlertState::Firing],
-        "{events:#?}"
+        states(&events, metric).first(),
+        Some(&AlertState::Pending),
+        "pending first, for the sustain duration: {events:#?}"
+    );
+    assert_eq!(
+        fired_and_resolved(&events, metric),
+        vec![AlertState::Firing]
     );
     assert!(executor
         .metrics()
@@ -191,23 +216,18 @@ async fn latency_alert_driven_by_debug_sleep() {
         .any(|a| a.metric == metric && a.state == AlertState::Firing));
 
     // Fast again: resolved, once.
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(500) {
-        for _ in 0..20 {
-            executor.get_linked_pod("ns", "u1", "chat").await.unwrap();
-        }
-        executor.evaluate_alerts();
-        collect(&rx, &mut events);
+    evaluate_for(Duration::from_millis(1_200)).await;
+    collect(&rx, &mut events);
+    running.store(false, Ordering::Relaxed);
+    for t in traffic {
+        t.await.unwrap();
     }
     assert_eq!(
-        states(&events, metric),
-        vec![
-            AlertState::Pending,
-            AlertState::Firing,
-            AlertState::Resolved
-        ],
+        fired_and_resolved(&events, metric),
+        vec![AlertState::Firing, AlertState::Resolved],
         "{events:#?}"
     );
+    assert_eq!(states(&events, metric).last(), Some(&AlertState::Resolved));
     assert!(executor.metrics().alerts.is_empty());
 }
 
@@ -232,7 +252,7 @@ async fn error_rate_alert_driven_by_a_stopped_server() {
     for _ in 0..20 {
         executor.get_linked_pod("ns", "u1", "chat").await.unwrap();
     }
-    executor.evaluate_alerts();
+    evaluate_after_min_window(&executor).await;
     collect(&rx, &mut events);
     assert!(states(&events, metric).is_empty());
 
@@ -247,7 +267,7 @@ async fn error_rate_alert_driven_by_a_stopped_server() {
         failures >= 19,
         "calls fail while the server is down ({failures})"
     );
-    executor.evaluate_alerts();
+    evaluate_after_min_window(&executor).await;
     collect(&rx, &mut events);
     assert_eq!(
         states(&events, metric),
@@ -263,7 +283,7 @@ async fn error_rate_alert_driven_by_a_stopped_server() {
         for _ in 0..20 {
             let _ = executor.get_linked_pod("ns", "u1", "chat").await;
         }
-        executor.evaluate_alerts();
+        evaluate_after_min_window(&executor).await;
         collect(&rx, &mut events);
     }
     assert_eq!(

@@ -69,6 +69,9 @@ fn recording_allocates_nothing() {
             monitor.record_operation("never-registered", d, true);
             monitor.record_operation("bad name!", d, false);
             monitor.script_call();
+            monitor.script_reload();
+            monitor.reconnect();
+            monitor.pool_wait(d);
             monitor.call_started(3, 1);
             monitor.batch(Operation::BatchGetLinkedPod, 100);
         }

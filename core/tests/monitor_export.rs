@@ -206,8 +206,60 @@ fn series_stay_bounded_with_every_application_slot_used() {
     promtool_check(&text);
 }
 
-/// `promtool check metrics` (Debian package `prometheus`), when installed.
+/// Python `prometheus_client`'s parser (PyPI `prometheus-client`), when installed.
+fn prometheus_client_check(text: &str) {
+    let script = "import sys\n\
+        from prometheus_client.parser import text_string_to_metric_families\n\
+        families = list(text_string_to_metric_families(sys.stdin.read()))\n\
+        print(len(families), sum(len(f.samples) for f in families))\n";
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        missing_tool("python3 prometheus_client (pip install prometheus-client)");
+        return;
+    }
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "prometheus_client parser: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let samples: usize = printed.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(
+        samples,
+        series_count(text),
+        "prometheus_client saw every sample"
+    );
+}
+
+/// `promtool check metrics` (Debian package `prometheus`), when installed; and
+/// Python's `prometheus_client` parser, when installed.
+/// A missing external checker: skipped on a developer's machine, a failure in
+/// CI (`.ci/run` installs both and sets STATEFUL_REDIS_REQUIRE_TOOLS=1).
+fn missing_tool(what: &str) {
+    if std::env::var("STATEFUL_REDIS_REQUIRE_TOOLS").is_ok_and(|v| v == "1") {
+        panic!("{what} is required here but not installed");
+    }
+    eprintln!("{what} not installed: skipping that check");
+}
+
 fn promtool_check(text: &str) {
+    prometheus_client_check(text);
     let Ok(mut child) = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
@@ -215,7 +267,7 @@ fn promtool_check(text: &str) {
         .stderr(std::process::Stdio::piped())
         .spawn()
     else {
-        eprintln!("promtool not installed: skipping its lint (apt-get install prometheus)");
+        missing_tool("promtool (apt-get install prometheus)");
         return;
     };
     child

@@ -16,7 +16,8 @@
 //! reserved prefixes.
 //!
 //! Values are taken over the window since the previous evaluation (normally one
-//! second, by the executor's tick): latency percentiles of the calls completed in
+//! second, by the executor's tick; an evaluation less than [`MIN_WINDOW`] after the
+//! previous one does nothing): latency percentiles of the calls completed in
 //! the window, `error_rate` = failed / completed in the window, `qps` = completed
 //! per second, `errors`, `reconnects` and `noscript_reloads` = how many in the
 //! window. `pool.in_flight` and `pool.in_use` are the gauges at evaluation time.
@@ -40,6 +41,10 @@ use serde::{Deserialize, Serialize};
 
 use super::histogram::HistogramData;
 use crate::error::{Error, Result};
+
+/// Shortest evaluation window: an evaluation sooner than this after the previous
+/// one does nothing (the executor's tick and explicit calls may interleave).
+pub const MIN_WINDOW: Duration = Duration::from_millis(250);
 
 /// Which side of the threshold is bad.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,6 +324,16 @@ impl AlertManager {
     /// `wall_ms(nanos)` turns a monitor-clock reading into epoch milliseconds.
     pub fn evaluate(&mut self, sample: Sample, wall_ms: impl Fn(u64) -> u64) -> Vec<AlertEvent> {
         let now = sample.at_nanos;
+        if let Some(p) = &self.previous {
+            if p.generation == sample.generation
+                && p.at_nanos <= now
+                && now - p.at_nanos < MIN_WINDOW.as_nanos() as u64
+            {
+                // Too soon after the previous evaluation: a window this short says
+                // little; keep accumulating.
+                return Vec::new();
+            }
+        }
         let previous = self
             .previous
             .take()

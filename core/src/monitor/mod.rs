@@ -85,6 +85,9 @@ pub trait PoolProbe: Send + Sync {
 /// executor's tick task, or the caller of `evaluate_alerts`). Keep it short.
 pub type AlertSubscriber = Box<dyn Fn(&AlertEvent) + Send + Sync>;
 
+/// Longest `reset` waits for recorders still writing into the closed period.
+const RESET_WAIT: Duration = Duration::from_secs(10);
+
 /// Identifies a subscription, for [`Monitor::unsubscribe`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SubscriptionId(u64);
@@ -265,11 +268,27 @@ impl Monitor {
         let old = self.current.swap(Arc::new(Generation::new(*resets, now)));
         drop(resets);
         // Writers that loaded the old period before the swap hold a reference
-        // until their record is complete: wait for them (briefly; a reader that
-        // holds on longer, e.g. a snapshot in progress, is not waited for).
-        let deadline = Instant::now() + Duration::from_millis(100);
-        while Arc::strong_count(&old) > 1 && Instant::now() < deadline {
-            std::thread::yield_now();
+        // until their record is complete: wait for them. A record takes tens of
+        // nanoseconds, but its thread may be preempted in the middle on a busy
+        // machine, so the wait is generous; no code path holds a reference while
+        // calling `reset`, so it cannot wait on itself.
+        let start = Instant::now();
+        let mut spins = 0u32;
+        while Arc::strong_count(&old) > 1 {
+            if start.elapsed() > RESET_WAIT {
+                tracing::warn!(
+                    "reset_metrics: a recorder kept the closed period for over {} s; \
+                     its figures may miss that record",
+                    RESET_WAIT.as_secs()
+                );
+                break;
+            }
+            spins += 1;
+            if spins < 1_000 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(200));
+            }
         }
         self.reading(&old, now).into_snapshot()
     }

@@ -163,7 +163,8 @@ pub fn suggest(s: &MetricsSnapshot, facts: Option<&PoolFacts>) -> Vec<Suggestion
         }
     }
 
-    for op in s.operations.iter().filter(|o| o.count >= MIN_CALLS) {
+    // With fewer than 100 calls the p99 is simply the slowest call: wait for more.
+    for op in s.operations.iter().filter(|o| o.count >= 100) {
         let l = op.latency_ms;
         if l.p99 >= 1.0 && l.p50 > 0.0 && l.p99 > 10.0 * l.p50 {
             out.push(suggestion(

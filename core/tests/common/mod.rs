@@ -177,12 +177,26 @@ impl Sleeper {
     pub fn start(port: u16, seconds: &'static str) -> Sleeper {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
+        let (started, first_sent) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let client = LocalRedisClient(port);
+            // One connection for every sleep: no reconnection gap between them.
+            use std::io::{Read, Write};
+            let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let cmd = format!(
+                "*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n${}\r\n{}\r\n",
+                seconds.len(),
+                seconds
+            );
+            let mut buf = [0u8; 16];
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                client.debug_sleep(seconds);
+                conn.write_all(cmd.as_bytes()).unwrap();
+                let _ = started.send(());
+                let _ = conn.read(&mut buf);
             }
         });
+        // Return once the first DEBUG SLEEP is on its way.
+        let _ = first_sent.recv();
+        std::thread::sleep(std::time::Duration::from_millis(10));
         Sleeper {
             stop,
             thread: Some(thread),

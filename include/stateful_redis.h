@@ -401,7 +401,9 @@ enum SrStatus sr_executor_close(const struct SrExecutor *executor);
  * # Safety
  * `executor` is NULL or was returned by `sr_executor_new` and not freed yet.
  * No other thread may be using it or use it afterwards (close it and join
- * them first). Its alert subscriptions must be freed first.
+ * them first). Alert subscriptions and recorders keep what they need alive:
+ * they may be freed before or after it (its connections close once the
+ * executor and every subscription are freed).
  *
  * # Ownership
  * Takes back ownership of `executor`. NULL is ignored.

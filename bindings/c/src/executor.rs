@@ -100,7 +100,9 @@ pub unsafe extern "C" fn sr_executor_close(executor: *const SrExecutor) -> SrSta
 /// # Safety
 /// `executor` is NULL or was returned by `sr_executor_new` and not freed yet.
 /// No other thread may be using it or use it afterwards (close it and join
-/// them first). Its alert subscriptions must be freed first.
+/// them first). Alert subscriptions and recorders keep what they need alive:
+/// they may be freed before or after it (its connections close once the
+/// executor and every subscription are freed).
 ///
 /// # Ownership
 /// Takes back ownership of `executor`. NULL is ignored.

@@ -15,6 +15,10 @@
 static SrExecutor *exec;
 static redisContext *redis;
 
+/* An evaluation less than 250 ms after the previous one does nothing
+ * (core/src/monitor/alerts.rs, MIN_WINDOW): wait a little longer. */
+#define EVALUATION_WINDOW_US (300 * 1000)
+
 #define CHECK_MESSAGE_HAS(needle) CHECK(strstr(sr_last_error_message(), (needle)) != NULL)
 
 /* Takes a JSON string returned by the library: parses it and frees it. */
@@ -181,6 +185,7 @@ static void test_alert_callback_on_the_calling_thread(void) {
     CHECK_OK(sr_subscribe_alerts(quiet, on_alert, &seen, &sub));
     CHECK_OK(sr_set_alert_threshold(quiet, "payment.errors", 0.5));
     for (i = 0; i < 3; i++) CHECK_OK(sr_record_operation(quiet, "payment", 1000000, false));
+    usleep(EVALUATION_WINDOW_US);
     CHECK_OK(sr_evaluate_alerts(quiet, &events));
     list = take_json(events);
     CHECK(json_is_array(list) && json_array_size(list) == 1);
@@ -199,6 +204,7 @@ static void test_alert_callback_on_the_calling_thread(void) {
     sr_alert_subscription_free(sub);
     CHECK_OK(sr_set_alert_threshold(quiet, "refund.errors", 0.5));
     CHECK_OK(sr_record_operation(quiet, "refund", 1000000, false));
+    usleep(EVALUATION_WINDOW_US);
     CHECK_OK(sr_evaluate_alerts(quiet, &events));
     list = take_json(events);
     CHECK(json_array_size(list) >= 1); /* events happened (refund fired, payment resolved)... */
@@ -255,6 +261,7 @@ static void test_subscription_freed_inside_its_callback(void) {
     CHECK_OK(sr_set_alert_threshold(quiet, "b.errors", 0.5));
     CHECK_OK(sr_record_operation(quiet, "a", 1000, false));
     CHECK_OK(sr_record_operation(quiet, "b", 1000, false));
+    usleep(EVALUATION_WINDOW_US);
     CHECK_OK(sr_evaluate_alerts(quiet, &events)); /* two events, one delivery */
     sr_string_free(events);
     CHECK_EQ_INT(seen.events, 1);

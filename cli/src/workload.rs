@@ -4,6 +4,8 @@
 //! operation (no shared state on the hot path) and are merged at the end.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -15,7 +17,10 @@ use stateful_redis::{Executor, Operation, RoutingPolicy};
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct WorkloadSpec {
+    /// The namespace (with `namespaces` > 1: the last namespace part gets a number).
     pub ns: String,
+    /// How many namespaces the uids are spread over.
+    pub namespaces: usize,
     pub uids: usize,
     pub services: usize,
     pub pods: i64,
@@ -32,6 +37,7 @@ impl WorkloadSpec {
     pub fn mixed() -> WorkloadSpec {
         WorkloadSpec {
             ns: "bench:region:logic".to_string(),
+            namespaces: 1,
             uids: 10_000,
             services: 4,
             pods: 32,
@@ -82,6 +88,16 @@ impl WorkloadSpec {
         Ok(self)
     }
 
+    /// The namespaces used, in order.
+    pub fn namespace_names(&self) -> Vec<String> {
+        if self.namespaces <= 1 {
+            return vec![self.ns.clone()];
+        }
+        (0..self.namespaces)
+            .map(|i| format!("{}{i}", self.ns))
+            .collect()
+    }
+
     fn service(&self, i: usize) -> String {
         format!("svc{i}")
     }
@@ -94,12 +110,23 @@ impl WorkloadSpec {
 /// Links half of the (uid, service) pairs, half of those persistent: the state
 /// every comparison run starts from.
 pub async fn prepare(exec: &Executor, spec: &WorkloadSpec) -> stateful_redis::Result<()> {
+    for ns in spec.namespace_names() {
+        prepare_namespace(exec, spec, &ns).await?;
+    }
+    Ok(())
+}
+
+async fn prepare_namespace(
+    exec: &Executor,
+    spec: &WorkloadSpec,
+    ns: &str,
+) -> stateful_redis::Result<()> {
     let services: Vec<String> = (0..spec.services).map(|s| spec.service(s)).collect();
     let mut pending = Vec::new();
     for uid in (0..spec.uids).step_by(2) {
         let exec = exec.clone();
         let (uid_name, services, pods) = (spec.uid(uid), services.clone(), spec.pods);
-        let ns = spec.ns.clone();
+        let ns = ns.to_string();
         pending.push(tokio::spawn(async move {
             for (s, svc) in services.iter().enumerate() {
                 let persist = if (uid / 2 + s) % 2 == 0 { -1 } else { 300 };
@@ -120,12 +147,12 @@ pub async fn prepare(exec: &Executor, spec: &WorkloadSpec) -> stateful_redis::Re
     }
     for s in 0..spec.services {
         for pod in 0..spec.pods {
-            exec.set_pod_load(&spec.ns, &spec.service(s), pod, pod * 3 % 17, 0)
+            exec.set_pod_load(ns, &spec.service(s), pod, pod * 3 % 17, 0)
                 .await?;
-            exec.set_service_state(&spec.ns, &spec.service(s), pod, "online")
+            exec.set_service_state(ns, &spec.service(s), pod, "online")
                 .await?;
         }
-        exec.set_workload_state(&spec.ns, &spec.service(s), "running")
+        exec.set_workload_state(ns, &spec.service(s), "running")
             .await?;
     }
     Ok(())
@@ -172,6 +199,48 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1_000, 60_000_000_000, 3).expect("valid bounds")
 }
 
+/// When a run stops: at a deadline, after a number of calls, or when cancelled,
+/// whichever comes first.
+#[derive(Debug, Clone)]
+pub struct RunLimit {
+    pub duration: Duration,
+    /// Calls to start in all (None: no limit).
+    pub max_ops: Option<u64>,
+    /// Set to stop the run early (Ctrl-C, the dashboard's end).
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl RunLimit {
+    pub fn duration(duration: Duration) -> RunLimit {
+        RunLimit {
+            duration,
+            max_ops: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+struct Budget {
+    deadline: Instant,
+    remaining: Option<AtomicU64>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Budget {
+    /// Whether one more call may start (takes it from the budget).
+    fn take(&self) -> bool {
+        if self.cancel.load(Ordering::Relaxed) || Instant::now() >= self.deadline {
+            return false;
+        }
+        match &self.remaining {
+            None => true,
+            Some(left) => left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+        }
+    }
+}
+
 /// Runs the workload with `concurrency` calls in flight for `duration`.
 pub async fn run(
     exec: &Executor,
@@ -179,15 +248,27 @@ pub async fn run(
     concurrency: usize,
     duration: Duration,
 ) -> RunResult {
+    run_with(exec, spec, concurrency, RunLimit::duration(duration)).await
+}
+
+/// Runs the workload with `concurrency` calls in flight until `limit`.
+pub async fn run_with(
+    exec: &Executor,
+    spec: &WorkloadSpec,
+    concurrency: usize,
+    limit: RunLimit,
+) -> RunResult {
     let started = Instant::now();
-    let deadline = started + duration;
+    let budget = Arc::new(Budget {
+        deadline: started + limit.duration,
+        remaining: limit.max_ops.map(AtomicU64::new),
+        cancel: limit.cancel,
+    });
     let total_weight: u32 = spec.mix.iter().map(|(_, w)| *w).sum();
-    let workers: Vec<_> = (0..concurrency)
+    let workers: Vec<_> = (0..concurrency.max(1))
         .map(|worker| {
-            let (exec, spec) = (exec.clone(), spec.clone());
-            tokio::spawn(
-                async move { worker_loop(exec, spec, worker, total_weight, deadline).await },
-            )
+            let (exec, spec, budget) = (exec.clone(), spec.clone(), budget.clone());
+            tokio::spawn(async move { worker_loop(exec, spec, worker, total_weight, budget).await })
         })
         .collect();
     let mut merged = WorkerStats {
@@ -214,7 +295,7 @@ async fn worker_loop(
     spec: WorkloadSpec,
     worker: usize,
     total_weight: u32,
-    deadline: Instant,
+    budget: Arc<Budget>,
 ) -> WorkerStats {
     let mut rng = SmallRng::seed_from_u64(0x5eed ^ worker as u64);
     let mut stats = WorkerStats {
@@ -223,8 +304,9 @@ async fn worker_loop(
         error_codes: BTreeMap::new(),
     };
     let services: Vec<String> = (0..spec.services).map(|s| spec.service(s)).collect();
+    let namespaces = spec.namespace_names();
     let mut batch: Vec<String> = Vec::with_capacity(spec.batch_size);
-    while Instant::now() < deadline {
+    while budget.take() {
         let mut pick = rng.random_range(0..total_weight);
         let op = spec
             .mix
@@ -247,7 +329,7 @@ async fn worker_loop(
         } else {
             300
         };
-        let ns = spec.ns.as_str();
+        let ns = namespaces[rng.random_range(0..namespaces.len())].as_str();
         if op == Operation::BatchGetLinkedPod {
             batch.clear();
             batch.extend((0..spec.batch_size).map(|_| spec.uid(rng.random_range(0..spec.uids))));

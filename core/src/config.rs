@@ -94,6 +94,14 @@ pub struct Options {
     pub monitor: bool,
     /// Set `TCP_NODELAY` on connections (see `docs/performance.md`).
     pub tcp_nodelay: bool,
+    /// `rediss://` only: PEM file of the CA(s) that signed the server's certificate.
+    /// `None`: the Mozilla root certificates built into the library (webpki-roots).
+    pub tls_ca_file: Option<String>,
+    /// `rediss://` only: PEM file of a client certificate (chain), for servers that
+    /// authenticate clients (`tls-auth-clients yes`). Needs `tls_client_key_file`.
+    pub tls_client_cert_file: Option<String>,
+    /// `rediss://` only: PEM file of the client certificate's private key. Never printed.
+    pub tls_client_key_file: Option<String>,
 }
 
 /// Name of a key schema in the options.
@@ -131,6 +139,9 @@ impl Default for Options {
             key_schema: KeySchemaName::Default,
             monitor: true,
             tcp_nodelay: true,
+            tls_ca_file: None,
+            tls_client_cert_file: None,
+            tls_client_key_file: None,
         }
     }
 }
@@ -158,6 +169,9 @@ impl fmt::Debug for Options {
             .field("key_schema", &self.key_schema)
             .field("monitor", &self.monitor)
             .field("tcp_nodelay", &self.tcp_nodelay)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_client_cert_file", &self.tls_client_cert_file)
+            .field("tls_client_key_file", &self.tls_client_key_file)
             .finish()
     }
 }
@@ -191,6 +205,8 @@ pub struct Config {
     pub(crate) connection_info: ConnectionInfo,
     /// Seed nodes when the executor talks to a Redis Cluster; empty otherwise.
     pub(crate) cluster_seeds: Vec<ConnectionInfo>,
+    /// CA and client certificate of `rediss://` connections, when configured.
+    pub(crate) tls: Option<redis::TlsCertificates>,
 }
 
 impl fmt::Debug for Config {
@@ -238,16 +254,22 @@ impl Config {
         if options.database.is_some_and(|db| db < 0) {
             return Err(Error::config("database must not be negative"));
         }
-        let connection_info = apply_options(parse_url(&url)?, &options);
+        let tls = crate::tls::certificates(&options)?;
+        let connection_info = crate::tls::apply(apply_options(parse_url(&url)?, &options), &tls)?;
         let cluster_seeds = options
             .cluster_nodes
             .iter()
-            .map(|node| parse_url(node).map(|info| apply_options(info, &options)))
+            .map(|node| {
+                parse_url(node)
+                    .and_then(|info| crate::tls::apply(apply_options(info, &options), &tls))
+            })
             .collect::<Result<Vec<_>>>()?;
+        crate::tls::check_schemes(&options, &connection_info, &cluster_seeds)?;
         let config = Config {
             options,
             connection_info,
             cluster_seeds: Vec::new(),
+            tls,
         };
         if cluster_seeds.is_empty() {
             Ok(config)
@@ -328,17 +350,12 @@ fn apply_options(info: ConnectionInfo, options: &Options) -> ConnectionInfo {
 }
 
 fn parse_url(url: &str) -> Result<ConnectionInfo> {
-    let parsed = redis::parse_redis_url(url).ok_or_else(|| {
+    redis::parse_redis_url(url).ok_or_else(|| {
         Error::config(format!(
             "invalid Redis URL {:?}: expected redis://, rediss:// or unix://",
             scrub(url)
         ))
     })?;
-    if parsed.scheme() == "rediss" {
-        return Err(Error::config(
-            "rediss:// (TLS) is not supported by this build",
-        ));
-    }
     url.into_connection_info().map_err(|e| {
         Error::config(format!(
             "invalid Redis URL {:?}: {}",
@@ -404,6 +421,17 @@ impl ConfigBuilder {
         self.options.tcp_nodelay = nodelay;
         self
     }
+    /// `rediss://` only: PEM file of the CA(s) to trust instead of the system's.
+    pub fn tls_ca_file(mut self, path: impl Into<String>) -> Self {
+        self.options.tls_ca_file = Some(path.into());
+        self
+    }
+    /// `rediss://` only: a client certificate and its private key (PEM files).
+    pub fn tls_client_cert(mut self, cert: impl Into<String>, key: impl Into<String>) -> Self {
+        self.options.tls_client_cert_file = Some(cert.into());
+        self.options.tls_client_key_file = Some(key.into());
+        self
+    }
     pub fn key_schema(mut self, schema: KeySchemaName) -> Self {
         self.options.key_schema = schema;
         self
@@ -430,7 +458,7 @@ mod tests {
 
     #[test]
     fn bad_urls_and_pool_sizes_are_config_errors() {
-        for url in ["http://x", "not a url", "rediss://127.0.0.1"] {
+        for url in ["http://x", "not a url"] {
             let err = Config::builder().url(url).build().unwrap_err();
             assert_eq!(err.code(), ErrorCode::Config, "{url}");
         }

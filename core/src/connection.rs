@@ -92,6 +92,9 @@ async fn open_cluster(config: &Config) -> redis::RedisResult<ClusterConnection> 
     if let Some(password) = settings.password() {
         builder = builder.password(password);
     }
+    if let Some(certs) = &config.tls {
+        builder = builder.certs(certs.clone());
+    }
     builder.build()?.get_async_connection().await
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -114,6 +114,8 @@ struct Inner {
     in_flight: AtomicUsize,
     closed: AtomicBool,
     monitor: Arc<Monitor>,
+    /// Requests written per operation, retries included (see `requests_sent`).
+    requests_sent: [AtomicU64; Operation::ALL.len()],
 }
 
 /// Counts a call in flight for as long as it lives.
@@ -199,6 +201,7 @@ impl Executor {
                 in_flight: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
                 monitor,
+                requests_sent: std::array::from_fn(|_| AtomicU64::new(0)),
             }),
         };
         executor.load_scripts().await?;
@@ -235,6 +238,14 @@ impl Executor {
     /// The monitor this executor records into.
     pub fn monitor(&self) -> &Arc<Monitor> {
         &self.inner.monitor
+    }
+
+    /// Requests of `op` handed to a connection so far: every attempt, retries and
+    /// `SCRIPT LOAD` after `NOSCRIPT` included. The server ran at most this many,
+    /// which is how the tests show that no write is executed twice (G3 in
+    /// `docs/reliability.md`).
+    pub fn requests_sent(&self, op: Operation) -> u64 {
+        self.inner.requests_sent[op.index()].load(Ordering::Relaxed)
     }
 
     /// Calls in flight right now.
@@ -321,6 +332,7 @@ impl Executor {
         let mut attempt = 1;
         loop {
             let mut connection = self.connection();
+            self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
             match request.send::<T>(&mut connection).await {
                 Ok(value) => return Ok(value),
                 Err(e) => {

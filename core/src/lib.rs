@@ -23,12 +23,15 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod executor;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod keys;
 pub mod local_redis;
 pub mod monitor;
 pub mod operation;
 pub mod runtime;
 pub mod scripts;
+mod tls;
 
 pub use blocking::BlockingExecutor;
 pub use config::{Config, ConfigBuilder, KeySchemaName, Options, RetryPolicy};

@@ -2,6 +2,8 @@
 //! executor connected to it, plus a raw redis-rs connection to inspect the keyspace.
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod tls;
 pub mod vectors;
 
 use std::time::Duration;
@@ -121,6 +123,22 @@ impl Harness {
 pub struct LocalRedisClient(pub u16);
 
 impl LocalRedisClient {
+    /// Sends one command on a connection of its own; returns the raw reply.
+    pub fn command(&self, args: &[&str]) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.0)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{}\r\n", arg.len(), arg));
+        }
+        s.write_all(request.as_bytes()).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
     pub fn debug_sleep(&self, seconds: &str) {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.0)).unwrap();

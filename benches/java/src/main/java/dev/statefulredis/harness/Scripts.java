@@ -1,0 +1,74 @@
+package dev.statefulredis.harness;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * The project's Lua scripts ({@code core/src/scripts/*.lua}). The build copies them into
+ * the jar under {@code scripts/}; {@code --scripts-dir DIR} reads them from a checkout
+ * instead. Their text is never duplicated in Java.
+ */
+public final class Scripts {
+    /** One script: its text and the SHA1 that EVALSHA expects. */
+    public record Lua(String name, String source, String sha) {
+    }
+
+    public final Lua setLinkedPod;
+    public final Lua trySetLinkedPod;
+    public final Lua setLinkedPodIfAbsent;
+    public final Lua removeLinkedPod;
+    public final Lua setPodLoad;
+    public final Lua readPodLoads;
+
+    private Scripts(Path dir) throws IOException {
+        setLinkedPod = load(dir, "set_linked_pod");
+        trySetLinkedPod = load(dir, "try_set_linked_pod");
+        setLinkedPodIfAbsent = load(dir, "set_linked_pod_if_absent");
+        removeLinkedPod = load(dir, "remove_linked_pod");
+        setPodLoad = load(dir, "set_pod_load");
+        readPodLoads = load(dir, "read_pod_loads");
+    }
+
+    /** From the jar (dir == null) or from a directory of .lua files. */
+    public static Scripts load(Path dir) throws IOException {
+        return new Scripts(dir);
+    }
+
+    public Lua[] all() {
+        return new Lua[] {setLinkedPod, trySetLinkedPod, setLinkedPodIfAbsent, removeLinkedPod, setPodLoad, readPodLoads};
+    }
+
+    private static Lua load(Path dir, String name) throws IOException {
+        String file = name + ".lua";
+        String source;
+        if (dir != null) {
+            source = Files.readString(dir.resolve(file), StandardCharsets.UTF_8);
+        } else {
+            try (InputStream in = Scripts.class.getResourceAsStream("/scripts/" + file)) {
+                if (in == null) {
+                    throw new IOException("script " + file + " is not in the jar (build with mvn package)");
+                }
+                source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+        }
+        return new Lua(name, source, sha1(source));
+    }
+
+    static String sha1(String text) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
+            StringBuilder hex = new StringBuilder(40);
+            for (byte b : digest) {
+                hex.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+            }
+            return hex.toString();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+// ES module entry: the same native module as the CommonJS entry.
+import { createRequire } from 'node:module'
+
+const native = createRequire(import.meta.url)('./index.js')
+
+export default native
+export const { Executor, ErrorCode, nativeVersion } = native

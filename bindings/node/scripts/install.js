@@ -1,0 +1,91 @@
+'use strict'
+// `npm install` hook: makes sure the native module for this platform exists.
+// A prebuilt `stateful-redis.<platform>.node` next to index.js is used as is;
+// otherwise the Rust crate is built with cargo (release profile) from the
+// repository checkout (../../) or, in a packed tarball, from the sources vendored
+// under rust/ by scripts/vendor.js. Set STATEFUL_REDIS_FORCE_BUILD=1 to rebuild.
+const { spawnSync } = require('node:child_process')
+const { copyFileSync, existsSync, readFileSync } = require('node:fs')
+const { join } = require('node:path')
+
+const PACKAGE_DIR = join(__dirname, '..')
+const CRATE = 'stateful-redis-node'
+
+function isMusl() {
+  if (process.platform !== 'linux') return false
+  try {
+    return !process.report.getReport().header.glibcVersionRuntime
+  } catch {
+    return existsSync('/etc/alpine-release')
+  }
+}
+
+/** `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`, ...: napi-rs's naming. */
+function platformTriple() {
+  const { platform, arch } = process
+  if (platform === 'linux') return `${platform}-${arch}-${isMusl() ? 'musl' : 'gnu'}`
+  if (platform === 'win32') return `${platform}-${arch}-msvc`
+  return `${platform}-${arch}`
+}
+
+function nativePath() {
+  return join(PACKAGE_DIR, `stateful-redis.${platformTriple()}.node`)
+}
+
+/** The Cargo workspace to build from. */
+function workspaceRoot() {
+  const checkout = join(PACKAGE_DIR, '..', '..')
+  const manifest = join(checkout, 'Cargo.toml')
+  if (existsSync(manifest) && existsSync(join(checkout, 'core', 'Cargo.toml'))) {
+    if (readFileSync(manifest, 'utf8').includes('[workspace]')) return checkout
+  }
+  const vendored = join(PACKAGE_DIR, 'rust')
+  if (existsSync(join(vendored, 'Cargo.toml'))) return vendored
+  return null
+}
+
+function build() {
+  const root = workspaceRoot()
+  if (!root) {
+    throw new Error('stateful-redis: no prebuilt native module for ' + platformTriple() +
+      ' and no Rust sources to build one from')
+  }
+  const cargo = process.env.CARGO || 'cargo'
+  console.error(`stateful-redis: building the native module with ${cargo} (release) in ${root}`)
+  const result = spawnSync(cargo, [
+    'build', '--release', '-p', CRATE,
+    '--manifest-path', join(root, 'Cargo.toml'),
+    '--message-format=json-render-diagnostics',
+  ], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 1024 * 1024 })
+  if (result.error) {
+    throw new Error(`stateful-redis: cannot run ${cargo} (Rust is needed to build the native module): ${result.error.message}`)
+  }
+  if (result.status !== 0) throw new Error(`stateful-redis: cargo build failed (exit ${result.status})`)
+  let library = null
+  for (const line of result.stdout.toString().split('\n')) {
+    if (!line.startsWith('{')) continue
+    const message = JSON.parse(line)
+    if (message.reason === 'compiler-artifact' && message.target && message.target.name === CRATE.replace(/-/g, '_')) {
+      library = message.filenames.find((f) => /\.(so|dylib|dll)$/.test(f)) || library
+    }
+  }
+  if (!library) throw new Error('stateful-redis: cargo did not report the native library')
+  copyFileSync(library, nativePath())
+  console.error(`stateful-redis: installed ${nativePath()}`)
+}
+
+function main() {
+  if (existsSync(nativePath()) && !process.env.STATEFUL_REDIS_FORCE_BUILD) return
+  build()
+}
+
+module.exports = { platformTriple, nativePath }
+
+if (require.main === module) {
+  try {
+    main()
+  } catch (e) {
+    console.error(e.message)
+    process.exit(1)
+  }
+}

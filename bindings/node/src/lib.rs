@@ -1,0 +1,23 @@
+//! Node binding of stateful-redis (napi-rs). A thin layer: it converts JS values to
+//! the core's types and back, and core errors to JS `Error`s; every operation,
+//! check and measurement lives in the core (`core/`). See `docs/node.md`.
+//!
+//! One file per concept: [`executor`] (the `Executor` class), [`args`] (argument
+//! conversion), [`options`] (the options object), [`error`] (JS errors and codes),
+//! [`promise`] (promises settled from the core's runtime), [`monitor`] (the
+//! performance monitor).
+
+pub mod args;
+pub mod error;
+pub mod executor;
+pub mod monitor;
+pub mod options;
+pub mod promise;
+
+use napi_derive::napi;
+
+/// The version of the native library (the core's `Cargo.toml` version).
+#[napi]
+pub fn native_version() -> &'static str {
+    stateful_redis::VERSION
+}

@@ -1,0 +1,216 @@
+"""Type stubs of the native module (the Rust binding). Import ``stateful_redis``."""
+
+from types import TracebackType
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union, final
+
+from .types import AlertEvent, LinksByPod, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
+
+__version__: str
+__all__ = ["Executor", "AsyncExecutor", "__version__"]
+
+_Names = Union[List[str], Tuple[str, ...]]
+
+@final
+class Executor:
+    """A synchronous executor of every stateful-redis operation, safe to share
+    between threads (the GIL is released during every Redis round trip)."""
+
+    def __new__(
+        cls,
+        *,
+        url: Optional[str] = ...,
+        cluster_nodes: Sequence[str] = ...,
+        username: Optional[str] = ...,
+        password: Optional[str] = ...,
+        database: Optional[int] = ...,
+        connect_timeout_ms: int = ...,
+        command_timeout_ms: int = ...,
+        connections: int = ...,
+        max_in_flight: int = ...,
+        retry: RetryPolicy = ...,
+        key_schema: Literal["default", "java"] = ...,
+        monitor: bool = ...,
+        tcp_nodelay: bool = ...,
+        tls_ca_file: Optional[str] = ...,
+        tls_client_cert_file: Optional[str] = ...,
+        tls_client_key_file: Optional[str] = ...,
+    ) -> "Executor": ...
+    def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> None:
+        """Sets the state of one pod of a service."""
+    def get_service_state(self, ns: str, svc: str) -> Dict[int, str]:
+        """The state of every pod of a service: ``{pod: state}``."""
+    def set_workload_state(self, ns: str, svc: str, state: str) -> None:
+        """Sets the state of a service's workload as a whole."""
+    def get_workload_state(self, ns: str, svc: str) -> Optional[str]:
+        """The workload state of a service, or ``None``."""
+    def get_workload_states(self, ns: str, svcs: _Names) -> Dict[str, str]:
+        """Workload states of several services (absent ones omitted)."""
+    def set_pod_load(self, ns: str, svc: str, pod: int, load: int, state: int) -> int:
+        """Writes a pod's load record (server clock); returns the stamp in epoch ms."""
+    def get_pod_loads(self, ns: str, svc: str, fresh_since_ms: Optional[int] = None) -> Dict[int, PodLoad]:
+        """Load records of a service's pods, optionally only the fresh ones."""
+    def set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Optional[int]:
+        """Links ``uid`` to ``pod``; returns the previous pod or ``None``."""
+    def try_set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Tuple[bool, int]:
+        """Links unless a persistent link points elsewhere; returns ``(ok, pod)``."""
+    def set_linked_pod_if_absent(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> int:
+        """Links only if there is no link; returns the pod actually linked."""
+    def get_linked_pod(self, ns: str, uid: str, svc: str) -> Optional[int]:
+        """The pod ``uid`` is linked to for ``svc``, or ``None``."""
+    def get_linked_pod_if_persist(self, ns: str, uid: str, svc: str) -> Optional[int]:
+        """The pod ``uid`` is linked to, only if the link is persistent."""
+    def batch_get_linked_pod(self, ns: str, uids: _Names, svc: str) -> LinksByPod:
+        """Links of many uids: ``{pod: [uid, ...]}`` in input order."""
+    def remove_linked_pod(self, ns: str, uid: str, svc: str, keep: int) -> bool:
+        """Removes the link (``keep`` seconds readable, or -1); whether it existed."""
+    def remove_linked_pod_with_id(self, ns: str, uid: str, svc: str, keep: int, pod: int) -> bool:
+        """As ``remove_linked_pod``, only when the link points to ``pod``."""
+    def get_link_service(self, ns: str, uid: str) -> Dict[str, int]:
+        """The persistent links of ``uid``: ``{svc: pod}``."""
+    def compute_linked_pod(
+        self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None
+    ) -> Optional[int]:
+        """The uid's link, or a link to the least-loaded eligible pod; ``None`` if none."""
+    def metrics(self) -> Dict[str, Any]:
+        """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
+    def metrics_prometheus(self) -> str:
+        """The metrics as Prometheus text exposition."""
+    def reset_metrics(self) -> Dict[str, Any]:
+        """Starts a new measurement period; returns the final snapshot of the last one."""
+    def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
+        """Records an application operation (``duration`` in seconds or a timedelta)."""
+    def set_alert_threshold(self, metric: str, threshold: float) -> None:
+        """Alerts when ``metric`` goes above ``threshold``."""
+    def set_alert(
+        self,
+        metric: str,
+        threshold: float,
+        *,
+        sustain_ms: Optional[int] = None,
+        hysteresis: Optional[float] = None,
+        direction: Optional[Literal["above", "below"]] = None,
+    ) -> None:
+        """Sets the alert rule for ``metric`` with all its options."""
+    def remove_alert(self, metric: str) -> bool:
+        """Removes the alert rule for ``metric``."""
+    def subscribe_alerts(self, callback: Callable[[AlertEvent], object]) -> int:
+        """Calls ``callback(event)`` for every alert event, on a thread of its own."""
+    def unsubscribe_alerts(self, subscription: int) -> bool:
+        """Ends a subscription."""
+    def evaluate_alerts(self) -> List[AlertEvent]:
+        """Evaluates the alert rules now; returns the events."""
+    def optimization_suggestions(self) -> List[Suggestion]:
+        """Suggestions from the metrics and the settings."""
+    def optimize_connection_pool(self) -> Dict[str, Any]:
+        """Resizes the connection pool to the measured concurrency."""
+    def optimize_lua_scripts(self) -> Dict[str, Any]:
+        """Loads every Lua script the server lacks."""
+    def close(self) -> None:
+        """Refuses every later call with ``ClosedError``."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+    def __enter__(self) -> "Executor": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+@final
+class AsyncExecutor:
+    """An asyncio executor of every operation; create it with
+    ``await AsyncExecutor.connect(**options)``. Methods must be called from a
+    coroutine running on an event loop."""
+
+    @staticmethod
+    def connect(
+        *,
+        url: Optional[str] = ...,
+        cluster_nodes: Sequence[str] = ...,
+        username: Optional[str] = ...,
+        password: Optional[str] = ...,
+        database: Optional[int] = ...,
+        connect_timeout_ms: int = ...,
+        command_timeout_ms: int = ...,
+        connections: int = ...,
+        max_in_flight: int = ...,
+        retry: RetryPolicy = ...,
+        key_schema: Literal["default", "java"] = ...,
+        monitor: bool = ...,
+        tcp_nodelay: bool = ...,
+        tls_ca_file: Optional[str] = ...,
+        tls_client_cert_file: Optional[str] = ...,
+        tls_client_key_file: Optional[str] = ...,
+    ) -> Awaitable["AsyncExecutor"]: ...
+    def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> Awaitable[None]: ...
+    def get_service_state(self, ns: str, svc: str) -> Awaitable[Dict[int, str]]: ...
+    def set_workload_state(self, ns: str, svc: str, state: str) -> Awaitable[None]: ...
+    def get_workload_state(self, ns: str, svc: str) -> Awaitable[Optional[str]]: ...
+    def get_workload_states(self, ns: str, svcs: _Names) -> Awaitable[Dict[str, str]]: ...
+    def set_pod_load(self, ns: str, svc: str, pod: int, load: int, state: int) -> Awaitable[int]: ...
+    def get_pod_loads(
+        self, ns: str, svc: str, fresh_since_ms: Optional[int] = None
+    ) -> Awaitable[Dict[int, PodLoad]]: ...
+    def set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Awaitable[Optional[int]]: ...
+    def try_set_linked_pod(
+        self, ns: str, uid: str, svc: str, pod: int, persist: int
+    ) -> Awaitable[Tuple[bool, int]]: ...
+    def set_linked_pod_if_absent(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Awaitable[int]: ...
+    def get_linked_pod(self, ns: str, uid: str, svc: str) -> Awaitable[Optional[int]]: ...
+    def get_linked_pod_if_persist(self, ns: str, uid: str, svc: str) -> Awaitable[Optional[int]]: ...
+    def batch_get_linked_pod(self, ns: str, uids: _Names, svc: str) -> Awaitable[LinksByPod]: ...
+    def remove_linked_pod(self, ns: str, uid: str, svc: str, keep: int) -> Awaitable[bool]: ...
+    def remove_linked_pod_with_id(self, ns: str, uid: str, svc: str, keep: int, pod: int) -> Awaitable[bool]: ...
+    def get_link_service(self, ns: str, uid: str) -> Awaitable[Dict[str, int]]: ...
+    def compute_linked_pod(
+        self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None
+    ) -> Awaitable[Optional[int]]: ...
+    def metrics(self) -> Dict[str, Any]:
+        """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
+    def metrics_prometheus(self) -> str:
+        """The metrics as Prometheus text exposition."""
+    def reset_metrics(self) -> Dict[str, Any]:
+        """Starts a new measurement period; returns the final snapshot of the last one."""
+    def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
+        """Records an application operation (``duration`` in seconds or a timedelta)."""
+    def set_alert_threshold(self, metric: str, threshold: float) -> None:
+        """Alerts when ``metric`` goes above ``threshold``."""
+    def set_alert(
+        self,
+        metric: str,
+        threshold: float,
+        *,
+        sustain_ms: Optional[int] = None,
+        hysteresis: Optional[float] = None,
+        direction: Optional[Literal["above", "below"]] = None,
+    ) -> None:
+        """Sets the alert rule for ``metric`` with all its options."""
+    def remove_alert(self, metric: str) -> bool:
+        """Removes the alert rule for ``metric``."""
+    def subscribe_alerts(self, callback: Callable[[AlertEvent], object]) -> int:
+        """Calls ``callback(event)`` for every alert event, on a thread of its own."""
+    def unsubscribe_alerts(self, subscription: int) -> bool:
+        """Ends a subscription."""
+    def evaluate_alerts(self) -> List[AlertEvent]:
+        """Evaluates the alert rules now; returns the events."""
+    def optimization_suggestions(self) -> List[Suggestion]:
+        """Suggestions from the metrics and the settings."""
+    def optimize_connection_pool(self) -> Awaitable[Dict[str, Any]]:
+        """Resizes the connection pool to the measured concurrency."""
+    def optimize_lua_scripts(self) -> Awaitable[Dict[str, Any]]:
+        """Loads every Lua script the server lacks."""
+    def close(self) -> None:
+        """Refuses every later call with ``ClosedError``."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+    def __aenter__(self) -> Awaitable["AsyncExecutor"]: ...
+    def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> Awaitable[bool]: ...

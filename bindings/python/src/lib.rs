@@ -1,0 +1,27 @@
+//! Python bindings of stateful-redis: the extension module `stateful_redis._native`.
+//!
+//! Thin by design: the core does the work; this crate converts arguments
+//! ([`convert`], [`options`]), results and errors ([`error`]), and bridges calls to
+//! Python threads ([`executor`], GIL released) and to asyncio ([`aio`],
+//! [`async_executor`]). The public package `stateful_redis` (in `python/`)
+//! re-exports these and adds the exception classes and the type stubs.
+
+pub mod aio;
+pub mod async_executor;
+pub mod convert;
+pub mod error;
+pub mod executor;
+pub mod monitor;
+pub mod options;
+
+use pyo3::prelude::*;
+
+/// The native module; import `stateful_redis` instead.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", stateful_redis::VERSION)?;
+    m.add("__all__", vec!["Executor", "AsyncExecutor", "__version__"])?;
+    m.add_class::<executor::PyExecutor>()?;
+    m.add_class::<async_executor::PyAsyncExecutor>()?;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+"""The performance monitor through Python: the snapshot validates against the
+repository's JSON Schema, Prometheus text, reset, application operations, alerts
+delivered to a Python callable, suggestions and the two optimizers."""
+
+import asyncio
+import datetime
+import json
+import os
+import threading
+from typing import Any, Dict, List
+
+import jsonschema
+import pytest
+
+import stateful_redis
+from conftest import ROOT
+
+NS = "mon"
+
+with open(os.path.join(ROOT, "schemas", "metrics_snapshot.schema.json"), encoding="utf-8") as f:
+    SCHEMA = json.load(f)
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def validate(snapshot: Dict[str, Any]) -> None:
+    errors = sorted(VALIDATOR.iter_errors(snapshot), key=str)
+    assert not errors, [e.message for e in errors[:5]]
+
+
+def op(snapshot: Dict[str, Any], name: str) -> Dict[str, Any]:
+    return next(o for o in snapshot["operations"] if o["name"] == name)
+
+
+def test_snapshot_validates_and_counts(ex: stateful_redis.Executor) -> None:
+    validate(ex.metrics())
+    for i in range(20):
+        ex.set_linked_pod(NS, f"u{i}", "chat", 1, -1)
+        ex.get_linked_pod(NS, f"u{i}", "chat")
+    with pytest.raises(stateful_redis.InvalidArgumentError):
+        ex.get_linked_pod(NS, "", "chat")
+    ex.batch_get_linked_pod(NS, [f"u{i}" for i in range(20)], "chat")
+    snap = ex.metrics()
+    validate(snap)
+    assert [o["name"] for o in snap["operations"][:2]] == ["set_service_state", "get_service_state"]
+    get = op(snap, "get_linked_pod")
+    assert get["count"] == 21 and get["errors"] == 1
+    assert op(snap, "set_linked_pod")["count"] == 20
+    assert snap["errors_by_code"]["INVALID_ARGUMENT"] >= 1
+    assert get["latency_ms"]["max"] >= get["latency_ms"]["p50"] > 0
+    assert snap["scripts"]["evalsha_calls"] >= 20
+
+
+def test_reset_and_application_operations(ex: stateful_redis.Executor) -> None:
+    ex.get_linked_pod(NS, "u", "chat")
+    ex.record_operation("checkout", 0.0025, True)
+    ex.record_operation("checkout", datetime.timedelta(milliseconds=4), False)
+    snap = ex.metrics()
+    validate(snap)
+    checkout = op(snap, "checkout")
+    assert checkout["count"] == 2 and checkout["errors"] == 1
+    closed = ex.reset_metrics()
+    validate(closed)
+    assert op(closed, "get_linked_pod")["count"] == 1
+    after = ex.metrics()
+    assert op(after, "get_linked_pod")["count"] == 0
+    for bad in (-1.0, float("nan"), "1", True):
+        with pytest.raises(stateful_redis.InvalidArgumentError):
+            ex.record_operation("x", bad, True)  # type: ignore[arg-type]
+    with pytest.raises(stateful_redis.InvalidArgumentError):
+        ex.record_operation("x", 0.1, 1)  # type: ignore[arg-type]
+
+
+def test_prometheus_text(ex: stateful_redis.Executor) -> None:
+    ex.get_linked_pod(NS, "u", "chat")
+    text = ex.metrics_prometheus()
+    assert "# TYPE" in text and "get_linked_pod" in text
+
+
+def test_alert_callback(ex: stateful_redis.Executor) -> None:
+    events: List[Dict[str, Any]] = []
+    got = threading.Event()
+    threads: List[str] = []
+
+    def on_alert(event: Dict[str, Any]) -> None:
+        threads.append(threading.current_thread().name)
+        events.append(event)
+        if event["state"] == "firing":
+            got.set()
+
+    sub = ex.subscribe_alerts(on_alert)
+    ex.set_alert_threshold("get_linked_pod.p99_ms", 0.000001)
+    for i in range(10):
+        ex.get_linked_pod(NS, f"u{i}", "chat")
+    ex.evaluate_alerts()
+    assert got.wait(10), events
+    firing = next(e for e in events if e["state"] == "firing")
+    assert firing["metric"] == "get_linked_pod.p99_ms" and firing["threshold"] == 0.000001
+    assert firing["value"] > firing["threshold"]
+    snap = ex.metrics()
+    validate(snap)
+    assert any(a["metric"] == "get_linked_pod.p99_ms" for a in snap["alerts"])
+    assert ex.unsubscribe_alerts(sub) is True
+    assert ex.unsubscribe_alerts(sub) is False
+    assert ex.remove_alert("get_linked_pod.p99_ms") is True
+    with pytest.raises(stateful_redis.StatefulRedisError):
+        ex.set_alert_threshold("no_such_metric", 1.0)
+    with pytest.raises(stateful_redis.InvalidArgumentError):
+        ex.subscribe_alerts(42)  # type: ignore[arg-type]
+
+
+def test_alert_callback_exceptions_do_not_end_delivery(ex: stateful_redis.Executor) -> None:
+    calls: List[str] = []
+    ok = threading.Event()
+
+    def flaky(event: Dict[str, Any]) -> None:
+        calls.append(event["state"])
+        if len(calls) == 1:
+            raise RuntimeError("callback bug")
+        ok.set()
+
+    unraisable: List[Any] = []
+    import sys
+    old = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        ex.subscribe_alerts(flaky)
+        ex.set_alert("*.error_rate", 0.01, sustain_ms=0, hysteresis=0.1, direction="above")
+        for _ in range(5):
+            with pytest.raises(stateful_redis.InvalidArgumentError):
+                ex.get_linked_pod(NS, "", "chat")
+        ex.evaluate_alerts()
+        ex.reset_metrics()
+        for _ in range(5):
+            ex.get_linked_pod(NS, "u", "chat")
+        ex.evaluate_alerts()
+        assert ok.wait(10), calls
+    finally:
+        sys.unraisablehook = old
+    assert unraisable and "callback bug" in str(unraisable[0].exc_value)
+
+
+def test_suggestions_and_optimizers(ex: stateful_redis.Executor) -> None:
+    suggestions = ex.optimization_suggestions()
+    assert isinstance(suggestions, list)
+    for s in suggestions:
+        assert {"id", "severity", "message", "evidence"} <= set(s)
+    pool = ex.optimize_connection_pool()
+    assert {"changed", "connections_before", "connections_after", "reason"} <= set(pool)
+    scripts = ex.optimize_lua_scripts()
+    assert scripts["scripts"] >= 5 and scripts["loaded"] == scripts["scripts"]
+
+
+def test_script_flush_is_repaired_by_optimize_lua_scripts(ex: stateful_redis.Executor, raw: Any) -> None:
+    raw.execute_command("SCRIPT", "FLUSH")
+    report = ex.optimize_lua_scripts()
+    assert report["changed"] is True and "set_linked_pod" in report["missing_before"]
+    ex.set_linked_pod(NS, "u", "chat", 1, -1)
+    assert ex.metrics()["scripts"]["noscript_reloads"] == 0
+
+
+def test_async_executor_monitor(url: str) -> None:
+    async def main() -> None:
+        async with await stateful_redis.AsyncExecutor.connect(url=url) as ex:
+            await asyncio.gather(*(ex.get_linked_pod(NS, f"u{i}", "chat") for i in range(50)))
+            snap = ex.metrics()
+            validate(snap)
+            assert op(snap, "get_linked_pod")["count"] == 50
+            assert "get_linked_pod" in ex.metrics_prometheus()
+            ex.record_operation("app", 0.001, True)
+            got = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            ex.subscribe_alerts(lambda e: loop.call_soon_threadsafe(got.set))
+            ex.set_alert_threshold("get_linked_pod.p99_ms", 0.000001)
+            ex.evaluate_alerts()
+            await asyncio.wait_for(got.wait(), 10)
+            assert isinstance(ex.optimization_suggestions(), list)
+            assert "changed" in await ex.optimize_connection_pool()
+            assert (await ex.optimize_lua_scripts())["loaded"] >= 5
+            validate(ex.reset_metrics())
+
+    asyncio.run(main())

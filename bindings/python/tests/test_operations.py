@@ -1,0 +1,154 @@
+"""Every operation of SPEC section 3, through the sync and the asyncio API, with
+Python types in and out."""
+
+import asyncio
+from typing import Any, Iterator
+
+import pytest
+
+import stateful_redis
+
+NS = "app:eu:logic"
+
+
+def check_all_operations(ex: Any, raw: Any, run: Any) -> None:
+    """`run(coro_or_value)` turns the API's result into a value (identity for sync)."""
+    assert run(ex.set_service_state(NS, "chat", 1, "online")) is None
+    assert run(ex.set_service_state(NS, "chat", 2, "draining")) is None
+    raw.execute_command("HSET", "sf:{%s:state:chat}" % NS, "not-a-pod", "x")
+    assert run(ex.get_service_state(NS, "chat")) == {1: "online", 2: "draining"}
+    assert run(ex.get_service_state(NS, "none")) == {}
+
+    assert run(ex.get_workload_state(NS, "chat")) is None
+    assert run(ex.set_workload_state(NS, "chat", "running")) is None
+    assert run(ex.get_workload_state(NS, "chat")) == "running"
+    assert run(ex.get_workload_states(NS, ["chat", "game"])) == {"chat": "running"}
+    assert run(ex.get_workload_states(NS, ("chat",))) == {"chat": "running"}
+    assert run(ex.get_workload_states(NS, [])) == {}
+
+    stamp = run(ex.set_pod_load(NS, "game", 3, 50, 0))
+    assert isinstance(stamp, int) and stamp > 1_600_000_000_000
+    run(ex.set_pod_load(NS, "game", 4, 10, 1))
+    loads = run(ex.get_pod_loads(NS, "game"))
+    assert loads[3] == {"load": 50, "state": 0, "updated_ms": stamp}
+    assert set(loads) == {3, 4}
+    assert run(ex.get_pod_loads(NS, "game", fresh_since_ms=stamp + 3_600_000)) == {}
+    assert set(run(ex.get_pod_loads(NS, "game", stamp - 1000))) == {3, 4}
+
+    assert run(ex.set_linked_pod(NS, "u1", "chat", 3, -1)) is None
+    assert run(ex.set_linked_pod(NS, "u1", "chat", 5, -1)) == 3
+    assert run(ex.get_linked_pod(NS, "u1", "chat")) == 5
+    assert run(ex.get_linked_pod_if_persist(NS, "u1", "chat")) == 5
+    assert run(ex.get_link_service(NS, "u1")) == {"chat": 5}
+    assert run(ex.try_set_linked_pod(NS, "u1", "chat", 7, -1)) == (False, 5)
+    assert run(ex.try_set_linked_pod(NS, "u1", "chat", 5, 300)) == (True, 5)
+    assert run(ex.get_linked_pod_if_persist(NS, "u1", "chat")) is None  # now temporary
+    assert run(ex.get_link_service(NS, "u1")) == {}
+    assert run(ex.set_linked_pod_if_absent(NS, "u1", "chat", 9, 600)) == 5
+    assert 590 <= raw.execute_command("TTL", "sf:{%s:lk:u1}chat" % NS) <= 600
+    assert run(ex.set_linked_pod_if_absent(NS, "u2", "chat", 9, -1)) == 9
+
+    by_pod = run(ex.batch_get_linked_pod(NS, ["u2", "nobody", "u1"], "chat"))
+    assert by_pod == {9: ["u2"], 5: ["u1"]}
+    assert run(ex.batch_get_linked_pod(NS, [], "chat")) == {}
+    many = [f"m{i}" for i in range(2500)]
+    for uid in many[:3]:
+        run(ex.set_linked_pod(NS, uid, "chat", 1, -1))
+    assert run(ex.batch_get_linked_pod(NS, many, "chat")) == {1: many[:3]}
+
+    assert run(ex.remove_linked_pod(NS, "u2", "chat", 60)) is True
+    assert run(ex.get_linked_pod(NS, "u2", "chat")) == 9  # kept readable for 60 s
+    assert 55 <= raw.execute_command("TTL", "sf:{%s:lk:u2}chat" % NS) <= 60
+    assert run(ex.remove_linked_pod(NS, "u2", "chat", -1)) is True
+    assert run(ex.remove_linked_pod(NS, "u2", "chat", -1)) is False
+    assert run(ex.remove_linked_pod_with_id(NS, "u1", "chat", -1, 4)) is False
+    assert run(ex.remove_linked_pod_with_id(NS, "u1", "chat", -1, 5)) is True
+    assert run(ex.get_linked_pod(NS, "u1", "chat")) is None
+
+    # least loaded eligible pod: 4 has load 10 but state 1
+    assert run(ex.compute_linked_pod(NS, "u3", "game", -1, {"max_state": 0})) == 3
+    assert run(ex.compute_linked_pod(NS, "u4", "game", -1)) == 4
+    assert run(ex.compute_linked_pod(NS, "u4", "game", -1, None)) == 4
+    assert run(ex.compute_linked_pod(NS, "u5", "nothing", -1)) is None
+    assert run(ex.get_link_service(NS, "u3")) == {"game": 3}
+
+
+def test_every_operation_sync(ex: stateful_redis.Executor, raw: Any) -> None:
+    check_all_operations(ex, raw, lambda v: v)
+
+
+def test_every_operation_async(url: str, raw: Any) -> None:
+    async def main() -> None:
+        ex = await stateful_redis.AsyncExecutor.connect(url=url)
+        loop = asyncio.get_running_loop()
+        pending = []
+
+        def run(awaitable: Any) -> Any:
+            # Called from a worker thread: hand the awaitable back to the loop.
+            return asyncio.run_coroutine_threadsafe(wrap(awaitable), loop).result(10)
+
+        async def wrap(awaitable: Any) -> Any:
+            return await awaitable
+
+        # The checks are written synchronously; run them in a thread whose calls
+        # create the awaitables on the loop's thread.
+        class Proxy:
+            def __getattr__(self, name: str) -> Any:
+                def call(*args: Any, **kwargs: Any) -> Any:
+                    async def make() -> Any:
+                        return await getattr(ex, name)(*args, **kwargs)
+                    return make()
+                return call
+
+        await loop.run_in_executor(None, check_all_operations, Proxy(), raw, run)
+        assert not pending
+        async with ex:
+            pass
+        assert ex.closed
+
+    asyncio.run(main())
+
+
+def test_keyword_arguments_and_results(ex: stateful_redis.Executor) -> None:
+    assert ex.set_linked_pod(ns=NS, uid="k", svc="chat", pod=2, persist=-1) is None
+    ok, pod = ex.try_set_linked_pod(ns=NS, uid="k", svc="chat", pod=2, persist=-1)
+    assert ok is True and pod == 2
+    assert ex.compute_linked_pod(NS, "k", "chat", persist=30, policy={"max_age_ms": 5}) == 2
+
+
+def test_close_and_context_manager(url: str) -> None:
+    with stateful_redis.Executor(url=url) as ex:
+        assert not ex.closed
+        assert "Executor" in repr(ex)
+    assert ex.closed
+    with pytest.raises(stateful_redis.ClosedError) as info:
+        ex.get_linked_pod(NS, "u", "chat")
+    assert info.value.code == "CLOSED" and info.value.operation == "get_linked_pod"
+
+
+def test_options_are_keyword_arguments(url: str) -> None:
+    with stateful_redis.Executor(
+        url=url, command_timeout_ms=800, connect_timeout_ms=900, connections=2,
+        max_in_flight=1000, retry={"max_attempts": 2, "base_backoff_ms": 1, "max_backoff_ms": 5},
+        key_schema="default", monitor=False, tcp_nodelay=True, database=1,
+    ) as ex:
+        ex.set_linked_pod(NS, "db1", "chat", 1, -1)
+        assert ex.get_linked_pod(NS, "db1", "chat") == 1
+
+
+def test_url_from_environment(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATEFUL_REDIS_URL", url)
+    with stateful_redis.Executor() as ex:
+        assert ex.get_linked_pod(NS, "nobody", "chat") is None
+
+
+def test_module_surface() -> None:
+    assert stateful_redis.__version__
+    for name in stateful_redis.__all__:
+        obj = getattr(stateful_redis, name)
+        if isinstance(obj, type):
+            assert obj.__doc__, name
+    for cls in (stateful_redis.Executor, stateful_redis.AsyncExecutor):
+        for name in dir(cls):
+            if not name.startswith("_"):
+                assert getattr(cls, name).__doc__, f"{cls.__name__}.{name}"

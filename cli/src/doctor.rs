@@ -1,0 +1,290 @@
+//! `stateful-redis doctor`: is the server reachable, which version and mode, are
+//! the scripts loaded, are all cluster slots served, what does the monitor suggest.
+//!
+//! Checks run on plain `redis` connections with short timeouts, so an unreachable
+//! or paused server gives a clear answer in seconds; then an executor connects
+//! (which loads the scripts, as every client does), makes a few calls and the
+//! monitor's suggestions are printed.
+
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use serde::Serialize;
+use stateful_redis::{scripts, Config, Executor};
+
+/// One line of the verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    /// `ok`, `warning` or `error`.
+    pub status: &'static str,
+    pub detail: String,
+}
+
+/// Everything doctor found.
+#[derive(Debug, Default, Serialize)]
+pub struct Diagnosis {
+    pub target: String,
+    pub checks: Vec<Check>,
+    pub suggestions: Vec<stateful_redis::Suggestion>,
+}
+
+impl Diagnosis {
+    fn push(&mut self, name: &str, status: &'static str, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.to_string(),
+            status,
+            detail: detail.into(),
+        });
+    }
+
+    /// Whether any check failed.
+    pub fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.status == "error")
+    }
+
+    /// The human-readable verdict.
+    pub fn text(&self) -> String {
+        let mut out = format!("stateful-redis doctor: {}\n", self.target);
+        for c in &self.checks {
+            let mark = match c.status {
+                "ok" => "ok  ",
+                "warning" => "WARN",
+                _ => "FAIL",
+            };
+            out.push_str(&format!("  [{mark}] {:<12} {}\n", c.name, c.detail));
+        }
+        if !self.suggestions.is_empty() {
+            out.push_str("  suggestions:\n");
+            for s in &self.suggestions {
+                out.push_str(&format!("    - {:?} {}: {}\n", s.severity, s.id, s.message));
+            }
+        }
+        let verdict = if self.failed() {
+            "something is wrong"
+        } else if self.checks.iter().any(|c| c.status == "warning") {
+            "healthy, with warnings"
+        } else {
+            "healthy"
+        };
+        out.push_str(&format!("  verdict: {verdict}\n"));
+        out
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+fn open(url: &str) -> redis::RedisResult<redis::Connection> {
+    let client = redis::Client::open(url)?;
+    let con = client.get_connection_with_timeout(TIMEOUT)?;
+    con.set_read_timeout(Some(TIMEOUT))?;
+    con.set_write_timeout(Some(TIMEOUT))?;
+    Ok(con)
+}
+
+fn info_field(info: &str, field: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+}
+
+/// Hides the password of a URL.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn node_url(url: &str, host: &str, port: i64) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_host(Some(host));
+            let _ = u.set_port(Some(port as u16));
+            u.to_string()
+        }
+        Err(_) => format!("redis://{host}:{port}"),
+    }
+}
+
+/// (slots served, masters as (host, port)) from `CLUSTER SLOTS`.
+fn cluster_slots(con: &mut redis::Connection) -> redis::RedisResult<(u64, Vec<(String, i64)>)> {
+    let ranges: Vec<Vec<Value>> = redis::cmd("CLUSTER").arg("SLOTS").query(con)?;
+    let mut served = 0u64;
+    let mut masters: Vec<(String, i64)> = Vec::new();
+    for range in ranges {
+        let (Some(Value::Int(start)), Some(Value::Int(end))) = (range.first(), range.get(1)) else {
+            continue;
+        };
+        served += (end - start + 1) as u64;
+        if let Some(Value::Array(node)) = range.get(2) {
+            let host = match node.first() {
+                Some(Value::BulkString(b)) => String::from_utf8_lossy(b).to_string(),
+                Some(Value::SimpleString(s)) => s.clone(),
+                _ => continue,
+            };
+            if let Some(Value::Int(port)) = node.get(1) {
+                if !masters.iter().any(|(h, p)| h == &host && p == port) {
+                    masters.push((host, *port));
+                }
+            }
+        }
+    }
+    Ok((served, masters))
+}
+
+fn scripts_loaded(con: &mut redis::Connection) -> redis::RedisResult<Vec<bool>> {
+    let mut cmd = redis::cmd("SCRIPT");
+    cmd.arg("EXISTS");
+    for s in scripts::all() {
+        cmd.arg(s.sha());
+    }
+    let found: Vec<i64> = cmd.query(con)?;
+    Ok(found.into_iter().map(|f| f == 1).collect())
+}
+
+/// Runs every check against `url`.
+pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
+    let mut d = Diagnosis {
+        target: redact(url),
+        ..Diagnosis::default()
+    };
+    let mut con = match open(url) {
+        Ok(con) => con,
+        Err(e) => {
+            d.push(
+                "connect",
+                "error",
+                format!("cannot reach {}: {e}", redact(url)),
+            );
+            return d;
+        }
+    };
+    let started = Instant::now();
+    match redis::cmd("PING").query::<String>(&mut con) {
+        Ok(_) => d.push(
+            "connect",
+            "ok",
+            format!("PONG in {:.2} ms", started.elapsed().as_secs_f64() * 1e3),
+        ),
+        Err(e) => {
+            d.push("connect", "error", format!("PING failed: {e}"));
+            return d;
+        }
+    }
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query(&mut con)
+        .unwrap_or_default();
+    let version = info_field(&info, "redis_version").unwrap_or_else(|| "unknown".into());
+    let mode = info_field(&info, "redis_mode").unwrap_or_else(|| "unknown".into());
+    d.push("server", "ok", format!("redis {version}, mode {mode}"));
+    let mut script_nodes = vec![(redact(url), url.to_string())];
+    if mode == "cluster" {
+        match cluster_slots(&mut con) {
+            Ok((served, masters)) => {
+                let status = if served == 16384 { "ok" } else { "error" };
+                d.push(
+                    "cluster",
+                    status,
+                    format!(
+                        "{served} of 16384 slots served by {} master(s): {}",
+                        masters.len(),
+                        masters
+                            .iter()
+                            .map(|(h, p)| format!("{h}:{p}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                script_nodes = masters
+                    .iter()
+                    .map(|(h, p)| (format!("{h}:{p}"), node_url(url, h, *p)))
+                    .collect();
+            }
+            Err(e) => d.push("cluster", "error", format!("CLUSTER SLOTS failed: {e}")),
+        }
+    }
+    let mut missing_before = 0;
+    for (label, node) in &script_nodes {
+        match open(node).and_then(|mut c| scripts_loaded(&mut c)) {
+            Ok(found) => {
+                let names: Vec<&str> = scripts::all()
+                    .iter()
+                    .zip(&found)
+                    .filter(|(_, f)| !**f)
+                    .map(|(s, _)| s.name)
+                    .collect();
+                missing_before += names.len();
+                if names.is_empty() {
+                    d.push(
+                        "scripts",
+                        "ok",
+                        format!("{label}: all {} loaded", found.len()),
+                    );
+                } else {
+                    d.push(
+                        "scripts",
+                        "warning",
+                        format!(
+                            "{label}: {} of {} not loaded ({}); clients load them when they connect \
+                             and again on NOSCRIPT",
+                            names.len(),
+                            found.len(),
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
+            Err(e) => d.push(
+                "scripts",
+                "error",
+                format!("{label}: SCRIPT EXISTS failed: {e}"),
+            ),
+        }
+    }
+    // An executor: what every client does (connect, load scripts, call).
+    let probe = runtime.block_on(async {
+        let config = Config::builder()
+            .url(url)
+            .connect_timeout(TIMEOUT)
+            .command_timeout(TIMEOUT)
+            .build()?;
+        let exec = Executor::connect(config).await?;
+        for i in 0..20 {
+            exec.get_workload_state("doctor:probe:check", &format!("svc{i}"))
+                .await?;
+        }
+        Ok::<_, stateful_redis::Error>(exec)
+    });
+    match probe {
+        Ok(exec) => {
+            let snap = exec.metrics();
+            let p99 = snap
+                .operation("get_workload_state")
+                .map(|o| o.latency_ms.p99)
+                .unwrap_or(0.0);
+            let loaded = if missing_before > 0 {
+                " (the executor loaded the missing scripts)"
+            } else {
+                ""
+            };
+            d.push(
+                "executor",
+                "ok",
+                format!("connected, 20 reads, p99 {p99:.3} ms{loaded}"),
+            );
+            d.suggestions = exec.optimization_suggestions();
+            exec.close();
+        }
+        Err(e) => d.push(
+            "executor",
+            "error",
+            format!("{}: {}", e.code(), e.message()),
+        ),
+    }
+    d
+}

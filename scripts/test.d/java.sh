@@ -19,9 +19,9 @@ echo "-- mvn package (benches/java)"
 (cd benches/java && mvn -q -B package -DskipTests)
 test -f "$JAR"
 
-echo "-- cargo build stateful-redis-compare"
-cargo build -q --release -p stateful-redis-compare
-RUST_FX="${CARGO_TARGET_DIR:-$ROOT/target}/release/stateful-redis-compare"
+echo "-- cargo build stateful-redis-compare (debug: reuses what the Rust tests built)"
+cargo build -q -p stateful-redis-compare
+RUST_FX="${CARGO_TARGET_DIR:-$ROOT/target}/debug/stateful-redis-compare"
 
 WORK="$(mktemp -d -t stateful-redis-java.XXXXXX)"
 REDIS_PID=""

@@ -63,7 +63,9 @@ public final class HarnessException extends RuntimeException {
         }
         if (t instanceof RedisCommandExecutionException) {
             String m = String.valueOf(t.getMessage());
-            if (m.startsWith("DATA ")) {
+            // WRONGTYPE (also raised inside a script): Redis holds something the operation
+            // cannot read, which SPEC section 4 calls DATA, as the Rust core does.
+            if (m.startsWith("DATA ") || m.startsWith("WRONGTYPE") || m.contains("WRONGTYPE Operation")) {
                 return "DATA";
             }
             if (m.startsWith("NOAUTH") || m.startsWith("WRONGPASS") || m.startsWith("NOPERM")) {

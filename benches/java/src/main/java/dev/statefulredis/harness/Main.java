@@ -22,7 +22,7 @@ import java.util.Set;
  * write-fixture --url URL --schema default|java --ns NS [--mode ..] [--fixture fixture.json]
  * check-fixture --url URL --schema default|java --ns NS [--mode ..] [--fixture fixture.json]
  * selftest      --url URL --schema default|java [--mode ..]   (edge cases in a fresh namespace)
- * vectors       --url URL --dir tests/vectors   (reserved: the vectors do not exist yet)
+ * vectors       --url URL --dir tests/vectors   (the conformance vectors; FLUSHALL per file)
  * </pre>
  *
  * Common options: --timeout-ms (command timeout, 5000), --protocol resp2|resp3 (Lettuce's
@@ -37,7 +37,7 @@ public final class Main {
             "  write-fixture --url URL --schema default|java --ns NS [--mode tuned|as-shipped] [--fixture PATH]",
             "  check-fixture --url URL --schema default|java --ns NS [--mode tuned|as-shipped] [--fixture PATH]",
             "  selftest      --url URL --schema default|java [--mode tuned|as-shipped]   (edge cases; leaves no keys)",
-            "  vectors       --url URL --dir DIR   (reserved; not implemented: no vectors existed yet)",
+            "  vectors       --url URL --dir DIR [--mode tuned|as-shipped]   (tests/vectors; FLUSHALL per file: a scratch Redis only)",
             "common: --timeout-ms 5000  --protocol resp2|resp3  --scripts-dir DIR");
 
     private static final Set<String> FLAGS = Set.of("prepare");
@@ -76,9 +76,7 @@ public final class Main {
             case "selftest":
                 return selftest(opts);
             case "vectors":
-                System.err.println("vectors: not implemented: tests/vectors did not exist when the harness was written;"
-                        + " see benches/java/README.md");
-                return 2;
+                return vectors(opts);
             default:
                 throw new HarnessException("CONFIG", "unknown command '" + command + "'\n" + USAGE);
         }
@@ -193,6 +191,25 @@ public final class Main {
             }
             System.out.println("selftest (" + sr.mode().label() + ", schema " + sr.schema().label() + "): "
                     + test.passed() + " passed, " + failures.size() + " failed");
+            return failures.isEmpty() ? 0 : 1;
+        }
+    }
+
+    private static int vectors(Map<String, String> opts) throws Exception {
+        Path dir = Path.of(need(opts, "dir"));
+        if (!Files.isDirectory(dir)) {
+            throw new HarnessException("CONFIG", "no directory " + dir);
+        }
+        opts.putIfAbsent("schema", "default");
+        try (StatefulRedis sr = connect(opts, "tuned")) {
+            String url = opts.getOrDefault("url", System.getenv().get("STATEFUL_REDIS_URL"));
+            Vectors vectors = new Vectors(sr, url);
+            List<String> failures = vectors.run(dir);
+            for (String f : failures) {
+                System.out.println("FAIL " + f);
+            }
+            System.out.println("vectors (" + sr.mode().label() + "): " + vectors.files() + " files, " + vectors.steps()
+                    + " steps, " + failures.size() + " failed");
             return failures.isEmpty() ? 0 : 1;
         }
     }

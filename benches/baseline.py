@@ -57,9 +57,11 @@ def cli(port, *args):
 
 
 def ours(port, workload, concurrency, duration, prepare):
+    # "mixed-nagle": the mixed workload with TCP_NODELAY off (Nagle batching).
+    nagle = workload.endswith("-nagle")
     cmd = ["taskset", "-c", "1", BIN, "--url", f"redis://127.0.0.1:{port}", "bench",
-           "--workload", workload, "--concurrency", str(concurrency),
-           "--duration-s", str(duration), "--json"]
+           "--workload", workload.removesuffix("-nagle"), "--concurrency", str(concurrency),
+           "--duration-s", str(duration), "--json", "--tcp-nodelay", "false" if nagle else "true"]
     if not prepare:
         cmd.append("--no-prepare")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -103,14 +105,14 @@ def main():
             rb = {}
             for name, command in rb_commands.items():
                 rb[name] = []
-            mine = {"get": [], "set": [], "mixed": []}
+            mine = {"get": [], "set": [], "mixed": [], "mixed-nagle": []}
             for rnd in range(args.rounds):
-                for workload in ("get", "set", "mixed"):
+                for workload in mine:
                     mine[workload].append(
                         ours(port, workload, concurrency, args.duration, prepare=(rnd == 0)))
                 for name, command in rb_commands.items():
                     rb[name].append(redis_benchmark(port, command, concurrency, requests))
-            for workload in ("get", "set", "mixed"):
+            for workload in mine:
                 m = median_of(mine[workload])
                 ceiling_name = "get" if workload == "get" else "set"
                 c = median_of(rb[ceiling_name])

@@ -101,6 +101,10 @@ struct BenchArgs {
     /// `mixed` (the comparison workload), `all`, `get`, `set`, or an operation name.
     #[arg(long, default_value = "mixed")]
     workload: String,
+    /// Set TCP_NODELAY on the connection (`false` lets Nagle's algorithm batch;
+    /// see docs/performance.md).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    tcp_nodelay: bool,
     #[command(flatten)]
     load: WorkloadArgs,
     /// Seconds to run (default 5; with --count: no time limit unless given).
@@ -352,9 +356,14 @@ fn current_runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 async fn connect(url: &str) -> Result<Executor, CliError> {
+    connect_with(url, true).await
+}
+
+async fn connect_with(url: &str, tcp_nodelay: bool) -> Result<Executor, CliError> {
     let config = Config::builder()
         .url(url)
         .command_timeout(Duration::from_secs(5))
+        .tcp_nodelay(tcp_nodelay)
         .build()?;
     Ok(Executor::connect(config).await?)
 }
@@ -587,7 +596,7 @@ fn bench(url: &str, args: BenchArgs, json: bool) -> Result<(), CliError> {
     .map_err(|e| CliError::new("INTERNAL", e.to_string()))?;
     let concurrency = args.load.concurrency.max(1);
     runtime.block_on(async {
-        let exec = connect(url).await?;
+        let exec = connect_with(url, args.tcp_nodelay).await?;
         set_alerts(&exec, &args.load.alerts)?;
         if !args.load.no_prepare {
             workload::prepare(&exec, &spec).await?;

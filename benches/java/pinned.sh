@@ -62,26 +62,15 @@ if [ -n "${SUMMARISE:-}" ]; then
 fi
 test -f "$JAR" || { echo "build the jar first: (cd $HERE && mvn -q -B package -DskipTests)" >&2; exit 2; }
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+source "$HERE/../../scripts/lib/private-redis.sh"
 WORK="$(mktemp -d)"
-REDIS_PID=""
 cleanup() {
-    if [ -n "$REDIS_PID" ]; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
+    private_redis_stop
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-taskset -c 0 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
-    --logfile "$WORK/redis.log" &
-REDIS_PID=$!
-for _ in $(seq 1 50); do
-    redis-cli -p "$PORT" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-redis-cli -p "$PORT" ping >/dev/null
+private_redis_start "$WORK" 0
 
 # Machine-wide busy jiffies, and a process's utime+stime, to tell how much CPU other
 # tenants of this shared machine used during a run ("other load", in cores).

@@ -14,13 +14,10 @@ JAR="$HERE/target/stateful-redis-java-harness.jar"
 DURATION="${SMOKE_DURATION_S:-2}"
 NS="smoke:eu:logic"
 
+source "$HERE/../../scripts/lib/private-redis.sh"
 WORK="$(mktemp -d)"
-REDIS_PID=""
 cleanup() {
-    if [ -n "$REDIS_PID" ]; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
+    private_redis_stop
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -32,18 +29,8 @@ if ! (cd "$HERE" && mvn -q -B -o package -DskipTests) > "$WORK/build.log" 2>&1; 
 fi
 test -f "$JAR"
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-URL="redis://127.0.0.1:$PORT"
-
+private_redis_start "$WORK"
 echo "== redis-server on 127.0.0.1:$PORT"
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
-    --logfile "$WORK/redis.log" &
-REDIS_PID=$!
-for _ in $(seq 1 50); do
-    redis-cli -p "$PORT" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-redis-cli -p "$PORT" ping >/dev/null
 
 run() { java -jar "$JAR" "$@"; }
 

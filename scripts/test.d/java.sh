@@ -23,27 +23,15 @@ echo "-- cargo build stateful-redis-compare (debug: reuses what the Rust tests b
 cargo build -q -p stateful-redis-compare
 RUST_FX="${CARGO_TARGET_DIR:-$ROOT/target}/debug/stateful-redis-compare"
 
+source "$ROOT/scripts/lib/private-redis.sh"
 WORK="$(mktemp -d -t stateful-redis-java.XXXXXX)"
-REDIS_PID=""
 cleanup() {
-  if [ -n "$REDIS_PID" ]; then
-    kill "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
-  fi
+  private_redis_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-URL="redis://127.0.0.1:$PORT"
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
-  --logfile "$WORK/redis.log" &
-REDIS_PID=$!
-for _ in $(seq 1 50); do
-  redis-cli -p "$PORT" ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
-redis-cli -p "$PORT" ping >/dev/null
+private_redis_start "$WORK"
 echo "-- redis-server on 127.0.0.1:$PORT"
 
 java_run() { java -jar "$JAR" "$@"; }

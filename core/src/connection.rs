@@ -3,8 +3,14 @@
 //! itself), or a Redis Cluster through redis-rs's async cluster connection (MOVED
 //! and ASK followed, slots refreshed, `SCRIPT LOAD` sent to every master, `MGET`
 //! split by slot).
+//!
+//! A standalone connection that stops answering is replaced (see
+//! [`PooledConnection`]): requests its callers gave up on would otherwise pile up
+//! inside the multiplexed connection for as long as the server is stalled.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
@@ -48,30 +54,151 @@ impl ConnectionLike for Connection {
     }
 }
 
+/// One connection of an executor's pool, with what tells a stalled standalone
+/// connection from a slow call.
+///
+/// A multiplexed connection keeps every request it wrote until its reply comes.
+/// When the server stalls (stopped, paused, a half-open peer), callers give up
+/// at their deadline but their requests stay queued, so memory would grow with
+/// the length of the stall. A request that waited at least half the command
+/// timeout while the connection answered nothing at all marks it stalled; the
+/// next call that picks it replaces it with a new connection (made on first
+/// use). The old one closes, its queue freed, once its last call has returned.
+///
+/// A replacement that has not answered yet may still be connecting (its
+/// callers wait for the handshake, nothing queues), so it is only judged once
+/// the connect timeout has passed: during a long stall a slot makes a new
+/// connection at most about once per connect timeout.
+pub(crate) struct PooledConnection {
+    pub(crate) connection: Connection,
+    /// Replies read on this connection (values and server errors).
+    replies: AtomicU64,
+    stalled: AtomicBool,
+    /// For a replacement: before this instant, no reply yet is no evidence.
+    connecting_until: Option<Instant>,
+}
+
+impl PooledConnection {
+    fn new(connection: Connection, connecting_until: Option<Instant>) -> PooledConnection {
+        PooledConnection {
+            connection,
+            replies: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
+            connecting_until,
+        }
+    }
+
+    /// Starts watching one request sent on this connection.
+    pub(crate) fn watch(&self, stall_after: Duration) -> ReplyWatch<'_> {
+        let armed = matches!(self.connection, Connection::Standalone(_));
+        ReplyWatch {
+            pooled: self,
+            replies_before: self.replies.load(Ordering::Relaxed),
+            started: if armed { Some(Instant::now()) } else { None },
+            stall_after,
+        }
+    }
+
+    pub(crate) fn is_stalled(&self) -> bool {
+        self.stalled.load(Ordering::Relaxed)
+    }
+
+    /// Clears the mark; true for the one caller that should replace it.
+    pub(crate) fn take_stalled(&self) -> bool {
+        self.stalled
+            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+}
+
+/// One request on a [`PooledConnection`]. Dropped without [`ReplyWatch::replied`]
+/// (the caller gave up, or the response timed out) after the stall period, with
+/// no reply at all on the connection meanwhile, it marks the connection stalled.
+/// Cluster connections are not watched: redis-rs manages one connection per node.
+pub(crate) struct ReplyWatch<'a> {
+    pooled: &'a PooledConnection,
+    replies_before: u64,
+    /// `None` once replied, or when the connection is not watched.
+    started: Option<Instant>,
+    stall_after: Duration,
+}
+
+impl ReplyWatch<'_> {
+    /// The request was answered (with a value or a server error).
+    pub(crate) fn replied(mut self) {
+        if self.started.take().is_some() {
+            self.pooled.replies.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for ReplyWatch<'_> {
+    fn drop(&mut self) {
+        if let Some(started) = self.started {
+            let pooled = self.pooled;
+            let may_be_connecting = self.replies_before == 0
+                && pooled
+                    .connecting_until
+                    .is_some_and(|until| Instant::now() < until);
+            if started.elapsed() >= self.stall_after
+                && pooled.replies.load(Ordering::Relaxed) == self.replies_before
+                && !may_be_connecting
+            {
+                self.pooled.stalled.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Whether a request's outcome came from the server (a value or a server error),
+/// as opposed to a lost connection or a timeout.
+pub(crate) fn answered<T>(result: &redis::RedisResult<T>) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(e) => !(e.is_io_error() || e.is_timeout() || e.is_connection_dropped()),
+    }
+}
+
 /// Opens `count` connections as the configuration says (standalone or cluster).
-pub(crate) async fn open(config: &Config, count: usize) -> redis::RedisResult<Vec<Connection>> {
+pub(crate) async fn open(
+    config: &Config,
+    count: usize,
+) -> redis::RedisResult<Vec<Arc<PooledConnection>>> {
     let mut connections = Vec::with_capacity(count);
     for _ in 0..count {
-        connections.push(if config.is_cluster() {
+        let connection = if config.is_cluster() {
             Connection::Cluster(open_cluster(config).await?)
         } else {
-            Connection::Standalone(open_standalone(config).await?)
-        });
+            let client = redis::Client::open(config.connection_info.clone())?;
+            Connection::Standalone(
+                ConnectionManager::new_with_config(client, manager_config(config)).await?,
+            )
+        };
+        connections.push(Arc::new(PooledConnection::new(connection, None)));
     }
     Ok(connections)
 }
 
-async fn open_standalone(config: &Config) -> redis::RedisResult<ConnectionManager> {
+/// A new standalone connection in place of a stalled one; it connects on first
+/// use, so opening it never waits.
+pub(crate) fn open_replacement(config: &Config) -> redis::RedisResult<Arc<PooledConnection>> {
     let client = redis::Client::open(config.connection_info.clone())?;
-    let manager_config = ConnectionManagerConfig::new()
+    let manager = ConnectionManager::new_lazy_with_config(client, manager_config(config))?;
+    Ok(Arc::new(PooledConnection::new(
+        Connection::Standalone(manager),
+        Some(Instant::now() + config.connect_timeout()),
+    )))
+}
+
+fn manager_config(config: &Config) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
         .set_connection_timeout(Some(config.connect_timeout()))
         .set_response_timeout(Some(config.command_timeout()))
         // Reconnect attempts are made on demand by later calls, each within its
         // own deadline, so the manager itself tries once per loss.
         .set_number_of_retries(0)
         .set_min_delay(Duration::from_millis(10))
-        .set_max_delay(Duration::from_millis(100));
-    ConnectionManager::new_with_config(client, manager_config).await
+        .set_max_delay(Duration::from_millis(100))
 }
 
 async fn open_cluster(config: &Config) -> redis::RedisResult<ClusterConnection> {

@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 use redis::{Cmd, FromRedisValue, ServerErrorKind, ToRedisArgs};
 
 use crate::config::Config;
-use crate::connection::{self, Connection};
+use crate::connection::{self, PooledConnection};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{validate_name, validate_state, KeySchema, NameKind};
 use crate::monitor::Monitor;
@@ -109,13 +109,15 @@ struct Inner {
     config: Config,
     schema: KeySchema,
     /// Swapped as a whole by `optimize_connection_pool` (see `monitor_ops.rs`).
-    connections: ArcSwap<Vec<Connection>>,
+    /// A stalled standalone connection is replaced in it (see `connection()`).
+    connections: ArcSwap<Vec<Arc<PooledConnection>>>,
     next_connection: AtomicUsize,
     in_flight: AtomicUsize,
     closed: AtomicBool,
     monitor: Arc<Monitor>,
     /// Requests written per operation, retries included (see `requests_sent`).
     requests_sent: [AtomicU64; Operation::ALL.len()],
+    connections_replaced: AtomicU64,
 }
 
 /// Counts a call in flight for as long as it lives.
@@ -151,7 +153,8 @@ impl Executor {
         let connect = async {
             let mut connections = connection::open(&config, config.options.connections).await?;
             // A URL that points at a cluster node: use it as the cluster's seed.
-            if !config.is_cluster() && connection::is_cluster_node(&mut connections[0]).await? {
+            let mut first = connections[0].connection.clone();
+            if !config.is_cluster() && connection::is_cluster_node(&mut first).await? {
                 let seed = config.connection_info.clone();
                 config = config.clone().into_cluster(vec![seed]).map_err(|e| {
                     redis::RedisError::from((
@@ -202,6 +205,7 @@ impl Executor {
                 closed: AtomicBool::new(false),
                 monitor,
                 requests_sent: std::array::from_fn(|_| AtomicU64::new(0)),
+                connections_replaced: AtomicU64::new(0),
             }),
         };
         executor.load_scripts().await?;
@@ -212,7 +216,7 @@ impl Executor {
     /// Loads every script on the server (done at connect; safe to repeat).
     pub async fn load_scripts(&self) -> Result<usize> {
         let deadline = self.inner.config.command_timeout();
-        let mut connection = self.connection();
+        let mut connection = self.connection().connection.clone();
         let load = async {
             for script in scripts::all() {
                 let sha: String = redis::cmd("SCRIPT")
@@ -262,13 +266,64 @@ impl Executor {
         self.inner.closed.load(Ordering::Acquire)
     }
 
-    fn connection(&self) -> Connection {
+    /// The connection for the next request: round robin over the pool, with a
+    /// stalled connection replaced first.
+    fn connection(&self) -> Arc<PooledConnection> {
         let connections = self.inner.connections.load();
-        if connections.len() == 1 {
-            return connections[0].clone();
+        let pooled = if connections.len() == 1 {
+            &connections[0]
+        } else {
+            let i = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
+            &connections[i % connections.len()]
+        };
+        if pooled.is_stalled() {
+            return self.replace_stalled(pooled);
         }
-        let i = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
-        connections[i % connections.len()].clone()
+        pooled.clone()
+    }
+
+    /// Puts a new connection in the place of one that stopped answering (see
+    /// [`PooledConnection`]). The old one serves its calls in flight, then closes.
+    #[cold]
+    fn replace_stalled(&self, stalled: &Arc<PooledConnection>) -> Arc<PooledConnection> {
+        if !stalled.take_stalled() {
+            // Another call is replacing it.
+            return stalled.clone();
+        }
+        let fresh = match connection::open_replacement(&self.inner.config) {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                tracing::warn!(error = %crate::error::scrub(&e.to_string()), "cannot replace a stalled connection");
+                return stalled.clone();
+            }
+        };
+        self.inner.connections.rcu(|current| {
+            current
+                .iter()
+                .map(|c| {
+                    if Arc::ptr_eq(c, stalled) {
+                        fresh.clone()
+                    } else {
+                        c.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+        });
+        self.inner.monitor.reconnect();
+        self.inner
+            .connections_replaced
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            server = %self.inner.config.server_label(),
+            "a connection answered nothing for half the command timeout while calls waited: replaced"
+        );
+        fresh
+    }
+
+    /// Connections replaced because they stopped answering (see
+    /// [`PooledConnection`](crate::connection)): a stalled server, a half-open peer.
+    pub fn connections_replaced(&self) -> u64 {
+        self.inner.connections_replaced.load(Ordering::Relaxed)
     }
 
     /// Runs one operation: refuses it when closed or over the in-flight limit,
@@ -329,11 +384,20 @@ impl Executor {
         request: &R,
     ) -> redis::RedisResult<T> {
         let retry = self.inner.config.options.retry;
+        let stall_after = self.inner.config.command_timeout() / 2;
         let mut attempt = 1;
         loop {
-            let mut connection = self.connection();
+            let pooled = self.connection();
+            let mut connection = pooled.connection.clone();
             self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
-            match request.send::<T>(&mut connection).await {
+            let watch = pooled.watch(stall_after);
+            let result = request.send::<T>(&mut connection).await;
+            if connection::answered(&result) {
+                watch.replied();
+            } else {
+                drop(watch);
+            }
+            match result {
                 Ok(value) => return Ok(value),
                 Err(e) => {
                     if e.is_io_error() {
@@ -885,14 +949,14 @@ impl<T: ToRedisArgs + Sync> ToRedisArgsDyn for T {
 trait Request: Sync {
     fn send<'a, T: FromRedisValue + 'static>(
         &'a self,
-        connection: &'a mut Connection,
+        connection: &'a mut connection::Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a;
 }
 
 impl Request for Cmd {
     fn send<'a, T: FromRedisValue + 'static>(
         &'a self,
-        connection: &'a mut Connection,
+        connection: &'a mut connection::Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
         self.query_async(connection)
     }
@@ -901,7 +965,7 @@ impl Request for Cmd {
 impl Request for redis::Pipeline {
     fn send<'a, T: FromRedisValue + 'static>(
         &'a self,
-        connection: &'a mut Connection,
+        connection: &'a mut connection::Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
         self.query_async(connection)
     }

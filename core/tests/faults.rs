@@ -141,6 +141,51 @@ async fn slow_server_times_out_on_time() {
     let _ = h.keys().await;
 }
 
+/// A connection that answers nothing while calls wait out their deadline is
+/// replaced (so requests given up on do not pile up in it); a reply that is
+/// merely slow is not a stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_connection_is_replaced_but_a_slow_reply_is_not() {
+    let h = harness_with(|b| b.command_timeout(Duration::from_millis(400))).await;
+    let port = h.server.port();
+    // Slow: the server sleeps 300 ms (more than half the timeout), then answers.
+    let sleeper = std::thread::spawn(move || LocalRedisClient(port).debug_sleep("0.3"));
+    std::thread::sleep(Duration::from_millis(30));
+    let started = Instant::now();
+    h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    sleeper.join().unwrap();
+    assert_eq!(h.exec.connections_replaced(), 0, "a slow reply is no stall");
+
+    // Stalled: the server sleeps past the deadline.
+    let sleeper = std::thread::spawn(move || LocalRedisClient(port).debug_sleep("1.2"));
+    std::thread::sleep(Duration::from_millis(30));
+    let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert_eq!(
+        h.exec.connections_replaced(),
+        0,
+        "replaced at the next call"
+    );
+    // The next call replaces the connection; the new one connects when the
+    // server answers again (this call may time out waiting for that).
+    let _ = h.exec.get_linked_pod(NS, "u1", "chat").await;
+    assert_eq!(h.exec.connections_replaced(), 1);
+    sleeper.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while let Err(e) = h.exec.set_linked_pod(NS, "u1", "chat", 4, -1).await {
+        assert!(Instant::now() < deadline, "no recovery: {e}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap(),
+        Some(4)
+    );
+    // A replacement still connecting was not judged stalled: one replacement.
+    assert_eq!(h.exec.connections_replaced(), 1);
+    assert!(h.exec.metrics().pool.reconnects >= 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_limit_refuses_with_busy_at_once() {
     let h = harness_with(|b| {

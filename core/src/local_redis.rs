@@ -230,6 +230,10 @@ impl LocalCluster {
                         "nodes.conf",
                         "--cluster-node-timeout",
                         "1000",
+                        // Replicas sync at once (the default waits 5 s for more
+                        // replicas to share one transfer).
+                        "--repl-diskless-sync-delay",
+                        "0",
                     ])
                     .start()?,
             );
@@ -260,13 +264,18 @@ impl LocalCluster {
         self.nodes.iter().map(LocalRedis::url).collect()
     }
 
-    /// Waits until every running node reports `cluster_state:ok`.
+    /// Waits until every running node reports `cluster_state:ok` and every
+    /// replica is in sync with its master (a replica that never synced does
+    /// not take over from a failed master).
     pub fn wait_until_ok(&self, timeout: Duration) -> io::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             let ok = self.nodes.iter().filter(|n| n.pid().is_some()).all(|n| {
                 n.command(&["CLUSTER", "INFO"])
                     .is_ok_and(|info| info.contains("cluster_state:ok"))
+                    && n.command(&["INFO", "replication"]).is_ok_and(|info| {
+                        info.contains("role:master") || info.contains("master_link_status:up")
+                    })
             });
             if ok {
                 return Ok(());

@@ -1,10 +1,10 @@
 //! Redis Cluster: every conformance vector and the race tests on a real local
-//! cluster (3 masters, 3 replicas), failover under load, and the Java schema
-//! refused.
+//! cluster (3 masters, 3 replicas), failover under load (manual, and a killed
+//! master), and the Java schema refused.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -211,6 +211,157 @@ async fn cluster_runs_every_vector_races_and_failover() {
     for w in 0..16 {
         for i in 0..100 {
             let uid = format!("fo{w}-{i}");
+            let link = exec.get_linked_pod("c", &uid, "chat").await.unwrap();
+            let index = exec.get_link_service("c", &uid).await.unwrap();
+            assert_eq!(link, index.get("chat").copied(), "{uid}");
+        }
+    }
+}
+
+/// A master stopped under load (killed, not a manual failover): its replica takes
+/// over after `cluster-node-timeout` (1 s here), and every operation succeeds
+/// again within a bounded time after the promotion; the errors seen during the
+/// switch are counted by code and reported, none outlives its deadline, and the
+/// link/index invariant holds afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_master_is_replaced_by_its_replica_under_load() {
+    let mut cluster = LocalCluster::start(3).expect("a local cluster");
+    let exec = cluster_executor(&cluster).await;
+    let timeout = exec.config().command_timeout();
+    let epoch = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    // (milliseconds since `epoch` the call ended, its outcome)
+    type Log = Vec<(u64, Result<(), ErrorCode>)>;
+    let workers: Vec<_> = (0..16)
+        .map(|w| {
+            let (e, stop) = (exec.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut log: Log = Vec::new();
+                let mut late = 0u64;
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    // 100 uids per worker: spread over every master's slots.
+                    let uid = format!("km{w}-{}", i % 100);
+                    let started = Instant::now();
+                    let result = if i % 2 == 0 {
+                        e.set_linked_pod("c", &uid, "chat", (i % 5) as i64, -1)
+                            .await
+                            .map(drop)
+                    } else {
+                        e.get_linked_pod("c", &uid, "chat").await.map(drop)
+                    };
+                    if started.elapsed() > timeout + Duration::from_millis(100) {
+                        late += 1;
+                    }
+                    let failed = result.is_err();
+                    log.push((
+                        epoch.elapsed().as_millis() as u64,
+                        result.map_err(|e| e.code()),
+                    ));
+                    if failed {
+                        // A failing caller backs off a little, as a service would.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    i += 1;
+                }
+                (log, late)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let victim = cluster
+        .nodes
+        .iter()
+        .position(|n| n.command(&["ROLE"]).is_ok_and(|r| r.contains("master")))
+        .unwrap();
+    let victim_port = cluster.nodes[victim].port();
+    let replica = cluster
+        .nodes
+        .iter()
+        .position(|n| {
+            n.command(&["ROLE"])
+                .is_ok_and(|r| r.contains("slave") && r.contains(&format!(":{victim_port}\r\n")))
+        })
+        .expect("a replica of the victim");
+    let killed_at = epoch.elapsed().as_millis() as u64;
+    cluster.nodes[victim].stop();
+    let promoted_at = loop {
+        if cluster.nodes[replica]
+            .command(&["ROLE"])
+            .is_ok_and(|r| r.contains("master"))
+        {
+            break epoch.elapsed().as_millis() as u64;
+        }
+        assert!(
+            epoch.elapsed().as_millis() as u64 - killed_at < 15_000,
+            "the replica was not promoted: {:?} {:?}",
+            cluster.nodes[replica].command(&["ROLE"]),
+            cluster.nodes[replica].command(&["CLUSTER", "NODES"]),
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Keep the load on for a while after the promotion.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut log: Log = Vec::new();
+    let mut late = 0;
+    for w in workers {
+        let (worker_log, worker_late) = w.await.unwrap();
+        log.extend(worker_log);
+        late += worker_late;
+    }
+    let ended_at = epoch.elapsed().as_millis() as u64;
+
+    let mut by_code: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, outcome) in &log {
+        let name = match outcome {
+            Ok(()) => "ok".to_string(),
+            Err(code) => code.as_str().to_string(),
+        };
+        *by_code.entry(name).or_default() += 1;
+    }
+    let last_failure = log
+        .iter()
+        .filter(|(_, outcome)| outcome.is_err())
+        .map(|(at, _)| *at)
+        .max();
+    let recovered_after_promotion = last_failure.map_or(0, |at| at.saturating_sub(promoted_at));
+    println!(
+        "G5 killed master: promoted {} ms after the kill; last failure {} ms after the \
+         promotion; {} calls in {} ms: {by_code:?}; {late} past T + 100 ms",
+        promoted_at - killed_at,
+        recovered_after_promotion,
+        log.len(),
+        ended_at - killed_at + 500,
+    );
+    for (_, outcome) in &log {
+        if let Err(code) = outcome {
+            assert!(
+                matches!(
+                    code,
+                    ErrorCode::Connection | ErrorCode::Timeout | ErrorCode::Cluster
+                ),
+                "unclassified failure during the switch: {code:?}"
+            );
+        }
+    }
+    assert_eq!(late, 0, "no call outlived its deadline");
+    // Service is back within a bounded time after the promotion (the client
+    // learns the new slot map), and stays back.
+    assert!(
+        recovered_after_promotion < 2_000,
+        "calls still failed {recovered_after_promotion} ms after the promotion"
+    );
+    let after: Vec<_> = log
+        .iter()
+        .filter(|(at, _)| *at > promoted_at + 2_000)
+        .collect();
+    assert!(after.len() > 100, "load continued after the switch");
+    // Invariant: every link is in its uid's index with the same pod.
+    for w in 0..16 {
+        for i in 0..100 {
+            let uid = format!("km{w}-{i}");
             let link = exec.get_linked_pod("c", &uid, "chat").await.unwrap();
             let index = exec.get_link_service("c", &uid).await.unwrap();
             assert_eq!(link, index.get("chat").copied(), "{uid}");

@@ -331,7 +331,7 @@ fn doctor_passes_on_a_healthy_server_and_fails_on_a_stopped_one() {
     let r = run(&["--url", &url, "doctor"]);
     r.ok();
     assert!(r.stdout.contains("mode standalone"), "{}", r.stdout);
-    assert!(r.stdout.contains("all 6 loaded"), "{}", r.stdout);
+    assert!(r.stdout.contains("all 7 loaded"), "{}", r.stdout);
     assert!(r.stdout.contains("verdict: healthy"), "{}", r.stdout);
 
     // Scripts flushed: a warning, still exit 0.
@@ -612,7 +612,7 @@ fn doctor_and_inspection_on_a_cluster() {
         r.stdout
     );
     assert_eq!(
-        r.stdout.matches("all 6 loaded").count(),
+        r.stdout.matches("all 7 loaded").count(),
         3,
         "scripts on every master:\n{}",
         r.stdout

@@ -4,9 +4,10 @@
 //! and ASK followed, slots refreshed, `SCRIPT LOAD` sent to every master, `MGET`
 //! split by slot).
 //!
-//! A standalone connection that stops answering is replaced (see
-//! [`PooledConnection`]): requests its callers gave up on would otherwise pile up
-//! inside the multiplexed connection for as long as the server is stalled.
+//! A connection that stops answering is replaced (see [`PooledConnection`]):
+//! requests its callers gave up on would otherwise pile up inside a multiplexed
+//! connection for as long as the server is stalled, and a cluster connection of
+//! redis-rs 1.8 can wedge itself during a failover (see `docs/reliability.md`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub(crate) struct PooledConnection {
     /// Replies read on this connection (values and server errors).
     replies: AtomicU64,
     stalled: AtomicBool,
+    /// A cluster replacement is being opened (in the background).
+    replacing: AtomicBool,
     /// For a replacement: before this instant, no reply yet is no evidence.
     connecting_until: Option<Instant>,
 }
@@ -84,13 +87,14 @@ impl PooledConnection {
             connection,
             replies: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
+            replacing: AtomicBool::new(false),
             connecting_until,
         }
     }
 
     /// Starts watching one request sent on this connection.
     pub(crate) fn watch(&self, stall_after: Duration) -> ReplyWatch<'_> {
-        let armed = matches!(self.connection, Connection::Standalone(_));
+        let armed = true;
         ReplyWatch {
             pooled: self,
             replies_before: self.replies.load(Ordering::Relaxed),
@@ -109,12 +113,23 @@ impl PooledConnection {
             .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
     }
+
+    /// Notes that a replacement is being opened; false if one already is.
+    pub(crate) fn start_replacing(&self) -> bool {
+        !self.replacing.swap(true, Ordering::AcqRel)
+    }
+
+    /// The replacement could not be opened: a later stall may try again.
+    pub(crate) fn replacing_failed(&self) {
+        self.replacing.store(false, Ordering::Release);
+    }
 }
 
 /// One request on a [`PooledConnection`]. Dropped without [`ReplyWatch::replied`]
 /// (the caller gave up, or the response timed out) after the stall period, with
 /// no reply at all on the connection meanwhile, it marks the connection stalled.
-/// Cluster connections are not watched: redis-rs manages one connection per node.
+/// A cluster connection counts the replies of every node: it is stalled only when
+/// no node answers (one stopped node leaves the others answering).
 pub(crate) struct ReplyWatch<'a> {
     pooled: &'a PooledConnection,
     replies_before: u64,
@@ -180,8 +195,11 @@ pub(crate) async fn open(
 }
 
 /// A new standalone connection in place of a stalled one; it connects on first
-/// use, so opening it never waits.
-pub(crate) fn open_replacement(config: &Config) -> redis::RedisResult<Arc<PooledConnection>> {
+/// use, so opening it never waits. (A cluster connection is opened with
+/// [`open`], in the background.)
+pub(crate) fn open_standalone_replacement(
+    config: &Config,
+) -> redis::RedisResult<Arc<PooledConnection>> {
     let client = redis::Client::open(config.connection_info.clone())?;
     let manager = ConnectionManager::new_lazy_with_config(client, manager_config(config))?;
     Ok(Arc::new(PooledConnection::new(

@@ -17,7 +17,7 @@ use redis::{Cmd, FromRedisValue, ServerErrorKind, ToRedisArgs};
 use crate::config::Config;
 use crate::connection::{self, PooledConnection};
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::{validate_name, validate_state, KeySchema, NameKind};
+use crate::keys::{cluster_slot, validate_name, validate_state, KeySchema, NameKind};
 use crate::monitor::Monitor;
 use crate::operation::Operation;
 use crate::scripts::{self, LuaScript};
@@ -245,7 +245,7 @@ impl Executor {
     }
 
     /// Requests of `op` handed to a connection so far: every attempt, retries and
-    /// `SCRIPT LOAD` after `NOSCRIPT` included. The server ran at most this many,
+    /// `EVAL` after `NOSCRIPT` included. The server ran at most this many,
     /// which is how the tests show that no write is executed twice (G3 in
     /// `docs/reliability.md`).
     pub fn requests_sent(&self, op: Operation) -> u64 {
@@ -284,19 +284,53 @@ impl Executor {
 
     /// Puts a new connection in the place of one that stopped answering (see
     /// [`PooledConnection`]). The old one serves its calls in flight, then closes.
+    /// A standalone replacement is made at once (it connects on first use); a
+    /// cluster one is opened in the background and swapped in when connected,
+    /// calls using the old one meanwhile.
     #[cold]
     fn replace_stalled(&self, stalled: &Arc<PooledConnection>) -> Arc<PooledConnection> {
         if !stalled.take_stalled() {
             // Another call is replacing it.
             return stalled.clone();
         }
-        let fresh = match connection::open_replacement(&self.inner.config) {
-            Ok(fresh) => fresh,
+        if self.inner.config.is_cluster() {
+            if stalled.start_replacing() {
+                let (executor, stalled) = (self.clone(), stalled.clone());
+                tokio::spawn(async move {
+                    let config = &executor.inner.config;
+                    let opened =
+                        tokio::time::timeout(config.connect_timeout(), connection::open(config, 1))
+                            .await;
+                    match opened {
+                        Ok(Ok(mut fresh)) if !fresh.is_empty() => {
+                            executor.swap_connection(&stalled, fresh.swap_remove(0));
+                        }
+                        Ok(Err(e)) => {
+                            stalled.replacing_failed();
+                            tracing::warn!(error = %crate::error::scrub(&e.to_string()), "cannot replace a stalled cluster connection");
+                        }
+                        _ => {
+                            stalled.replacing_failed();
+                            tracing::warn!("cannot replace a stalled cluster connection in time");
+                        }
+                    }
+                });
+            }
+            return stalled.clone();
+        }
+        match connection::open_standalone_replacement(&self.inner.config) {
+            Ok(fresh) => {
+                self.swap_connection(stalled, fresh.clone());
+                fresh
+            }
             Err(e) => {
                 tracing::warn!(error = %crate::error::scrub(&e.to_string()), "cannot replace a stalled connection");
-                return stalled.clone();
+                stalled.clone()
             }
-        };
+        }
+    }
+
+    fn swap_connection(&self, stalled: &Arc<PooledConnection>, fresh: Arc<PooledConnection>) {
         self.inner.connections.rcu(|current| {
             current
                 .iter()
@@ -317,7 +351,6 @@ impl Executor {
             server = %self.inner.config.server_label(),
             "a connection answered nothing for half the command timeout while calls waited: replaced"
         );
-        fresh
     }
 
     /// Connections replaced because they stopped answering (see
@@ -416,8 +449,11 @@ impl Executor {
         }
     }
 
-    /// Runs a script with `EVALSHA`; on `NOSCRIPT` loads it and runs it again
-    /// (safe: `NOSCRIPT` means the script did not run).
+    /// Runs a script with `EVALSHA`; on `NOSCRIPT` (after `SCRIPT FLUSH`, a
+    /// restart, or on a replica just promoted) runs it once with `EVAL` and its
+    /// source, which also caches it on that server. Safe: `NOSCRIPT` means the
+    /// script did not run. `EVAL` is routed by its keys like `EVALSHA`, so on a
+    /// cluster the script reaches exactly the node that lacked it.
     async fn eval<T: FromRedisValue + 'static>(
         &self,
         op: Operation,
@@ -425,23 +461,79 @@ impl Executor {
         keys: &[&str],
         args: &[&dyn ToRedisArgsDyn],
     ) -> Result<T> {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(script.sha()).arg(keys.len()).arg(keys);
-        for arg in args {
-            arg.write_to(&mut cmd);
-        }
+        let command = |name: &str, script_ref: &str| {
+            let mut cmd = redis::cmd(name);
+            cmd.arg(script_ref).arg(keys.len()).arg(keys);
+            for arg in args {
+                arg.write_to(&mut cmd);
+            }
+            cmd
+        };
         self.inner.monitor.script_call();
-        match self.query_raw(op, &cmd).await {
+        match self.query_raw(op, &command("EVALSHA", script.sha())).await {
             Err(e) if is_noscript(&e) => {
                 self.inner.monitor.script_reload();
-                let mut load = redis::cmd("SCRIPT");
-                load.arg("LOAD").arg(script.source);
-                let _: String = self.query(op, &load).await?;
                 self.inner.monitor.script_call();
-                self.query(op, &cmd).await
+                self.query(op, &command("EVAL", script.source)).await
             }
             other => other.map_err(|e| classify_failure(op, e)),
         }
+    }
+
+    /// The values of many keys, in their order. On one server: a pipeline of
+    /// `MGET`s of [`BATCH_CHUNK`] keys, one round trip. On a cluster: one `MGET`
+    /// per hash slot (and chunk), all sent at once, each routed and redirected
+    /// (MOVED/ASK) on its own. redis-rs can split a multi-slot `MGET` itself, but
+    /// when one of its parts was redirected during a failover it failed to put
+    /// the replies back together ("Mismatch in the number of multi-slot
+    /// results"), so the core does the split.
+    async fn mget(&self, op: Operation, keys: &[String]) -> Result<Vec<Option<String>>> {
+        if !self.inner.config.is_cluster() {
+            let mut pipe = redis::pipe();
+            for chunk in keys.chunks(BATCH_CHUNK) {
+                pipe.cmd("MGET").arg(chunk);
+            }
+            let chunks: Vec<Vec<Option<String>>> = self.query(op, &pipe).await?;
+            return Ok(chunks.into_iter().flatten().collect());
+        }
+        let mut by_slot: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            by_slot.entry(cluster_slot(key)).or_default().push(i);
+        }
+        let parts: Vec<(&[usize], Cmd)> = by_slot
+            .values()
+            .flat_map(|indexes| indexes.chunks(BATCH_CHUNK))
+            .map(|indexes| {
+                let mut cmd = redis::cmd("MGET");
+                for &i in indexes {
+                    cmd.arg(&keys[i]);
+                }
+                (indexes, cmd)
+            })
+            .collect();
+        let replies = futures_util::future::try_join_all(
+            parts
+                .iter()
+                .map(|(_, cmd)| self.query::<Vec<Option<String>>, _>(op, cmd)),
+        )
+        .await?;
+        let mut values = vec![None; keys.len()];
+        for ((indexes, _), reply) in parts.iter().zip(replies) {
+            if reply.len() != indexes.len() {
+                return Err(Error::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "MGET of {} keys answered {} values",
+                        indexes.len(),
+                        reply.len()
+                    ),
+                ));
+            }
+            for (&i, value) in indexes.iter().zip(reply) {
+                values[i] = value;
+            }
+        }
+        Ok(values)
     }
 
     fn keys(&self) -> KeySchema {
@@ -538,9 +630,7 @@ impl Executor {
                 .iter()
                 .map(|svc| self.keys().workload_key(ns, svc.as_ref()))
                 .collect();
-            let cmd = redis::cmd("MGET").arg(&keys).clone();
-            let values: Vec<Option<String>> =
-                self.query(Operation::GetWorkloadStates, &cmd).await?;
+            let values = self.mget(Operation::GetWorkloadStates, &keys).await?;
             for (svc, value) in services.iter().zip(values) {
                 if let Some(state) = value {
                     states.insert(svc.as_ref().to_string(), state);
@@ -717,16 +807,11 @@ impl Executor {
         let op = Operation::GetLinkedPodIfPersist;
         self.run(op, async {
             let keys = self.link_keys(ns, uid, svc)?;
-            // MULTI/EXEC: the value and its TTL are read at one instant.
-            let mut pipe = redis::pipe();
-            pipe.atomic()
-                .cmd("GET")
-                .arg(&keys.link)
-                .cmd("PTTL")
-                .arg(&keys.link);
-            let (value, ttl): (Option<String>, i64) = self.query(op, &pipe).await?;
-            let pod = parse_pod(&keys.link, value)?;
-            Ok(if ttl == -1 { pod } else { None })
+            // One script reads the value and its TTL at one instant.
+            let value: Option<String> = self
+                .eval(op, &scripts::READ_PERSISTENT_LINK, &[&keys.link], &[])
+                .await?;
+            parse_pod(&keys.link, value)
         })
         .await
     }
@@ -760,23 +845,8 @@ impl Executor {
                 .iter()
                 .map(|uid| self.keys().link_key(ns, uid.as_ref(), svc))
                 .collect();
-            let chunks: Vec<Vec<Option<String>>> = if self.inner.config.is_cluster() {
-                // The cluster client splits each MGET by slot; a pipeline must
-                // stay in one slot there.
-                let mut chunks = Vec::with_capacity(keys.len().div_ceil(BATCH_CHUNK));
-                for chunk in keys.chunks(BATCH_CHUNK) {
-                    let cmd = redis::cmd("MGET").arg(chunk).clone();
-                    chunks.push(self.query(op, &cmd).await?);
-                }
-                chunks
-            } else {
-                let mut pipe = redis::pipe();
-                for chunk in keys.chunks(BATCH_CHUNK) {
-                    pipe.cmd("MGET").arg(chunk);
-                }
-                self.query(op, &pipe).await?
-            };
-            for ((uid, key), value) in uids.iter().zip(&keys).zip(chunks.into_iter().flatten()) {
+            let values = self.mget(op, &keys).await?;
+            for ((uid, key), value) in uids.iter().zip(&keys).zip(values) {
                 if let Some(pod) = parse_pod(key, value)? {
                     by_pod
                         .entry(pod)

@@ -203,6 +203,15 @@ pub struct LinkKeys {
     pub index: String,
 }
 
+/// Number of hash slots of a Redis Cluster.
+pub const CLUSTER_SLOTS: u16 = 16_384;
+
+/// The hash slot of `key` in a Redis Cluster: CRC16 (XMODEM) of its hash tag,
+/// modulo 16,384, as `CLUSTER KEYSLOT` computes it.
+pub fn cluster_slot(key: &str) -> u16 {
+    crc16::State::<crc16::XMODEM>::calculate(hash_tag(key).as_bytes()) % CLUSTER_SLOTS
+}
+
 /// The hash tag Redis Cluster would hash for `key`: the text between the first `{`
 /// and the first `}` after it, when that text is not empty; else the whole key.
 pub fn hash_tag(key: &str) -> &str {
@@ -261,6 +270,15 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash_tag(&a), "ns:lk:a%7Dx");
         assert_eq!(hash_tag(&b), "ns:lk:a");
+    }
+
+    #[test]
+    fn cluster_slots_match_redis() {
+        // Values of `CLUSTER KEYSLOT` from the Redis documentation; the cluster
+        // test checks more keys against a live server.
+        assert_eq!(cluster_slot("somekey"), 11058);
+        assert_eq!(cluster_slot("foo{hash_tag}"), 2515);
+        assert_eq!(cluster_slot("foo{hash_tag}"), cluster_slot("bar{hash_tag}"));
     }
 
     #[test]

@@ -41,9 +41,10 @@ script!(SET_LINKED_POD_IF_ABSENT, "set_linked_pod_if_absent");
 script!(REMOVE_LINKED_POD, "remove_linked_pod");
 script!(SET_POD_LOAD, "set_pod_load");
 script!(READ_POD_LOADS, "read_pod_loads");
+script!(READ_PERSISTENT_LINK, "read_persistent_link");
 
 /// Every script, for preloading.
-pub fn all() -> [&'static LuaScript; 6] {
+pub fn all() -> [&'static LuaScript; 7] {
     [
         &SET_LINKED_POD,
         &TRY_SET_LINKED_POD,
@@ -51,5 +52,6 @@ pub fn all() -> [&'static LuaScript; 6] {
         &REMOVE_LINKED_POD,
         &SET_POD_LOAD,
         &READ_POD_LOADS,
+        &READ_PERSISTENT_LINK,
     ]
 }

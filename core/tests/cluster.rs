@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stateful_redis::local_redis::LocalCluster;
-use stateful_redis::{Config, ErrorCode, Executor, KeySchemaName, RoutingPolicy};
+use stateful_redis::{Config, Error, ErrorCode, Executor, KeySchemaName, RoutingPolicy};
 
 async fn cluster_executor(cluster: &LocalCluster) -> Executor {
     let config = Config::builder()
@@ -29,6 +29,80 @@ async fn raw_cluster(cluster: &LocalCluster) -> redis::cluster_async::ClusterCon
         .unwrap()
 }
 
+/// Call number `i` of worker `w` during a failover: the 17 operations in turn,
+/// on the worker's 100 uids (spread over every master's slots) and 4 services.
+async fn any_operation(e: &Executor, prefix: &str, w: usize, i: u64) -> Result<(), Error> {
+    let uid = format!("{prefix}{w}-{}", i % 100);
+    let svc = format!("svc{}", w % 4);
+    let pod = (i % 5) as i64;
+    // Links alternate between persistent and temporary (60 s), removals between
+    // deleting and keeping the link readable for 30 s.
+    let persist = if i % 3 == 0 { 60 } else { -1 };
+    let keep = if i % 4 == 0 { 30 } else { -1 };
+    match i % 17 {
+        0 => e.set_service_state("c", &svc, pod, "UP").await,
+        1 => e.get_service_state("c", &svc).await.map(drop),
+        2 => e.set_workload_state("c", &svc, "RUNNING").await,
+        3 => e.get_workload_state("c", &svc).await.map(drop),
+        4 => e
+            .get_workload_states("c", &["svc0", "svc1", "svc2", "svc3"])
+            .await
+            .map(drop),
+        5 => e
+            .set_pod_load("c", &svc, pod, i as i64 % 100, 0)
+            .await
+            .map(drop),
+        6 => e.get_pod_loads("c", &svc, None).await.map(drop),
+        7 => e
+            .set_linked_pod("c", &uid, "chat", pod, persist)
+            .await
+            .map(drop),
+        8 => e
+            .try_set_linked_pod("c", &uid, "chat", pod, persist)
+            .await
+            .map(drop),
+        9 => e
+            .set_linked_pod_if_absent("c", &uid, "chat", pod, persist)
+            .await
+            .map(drop),
+        10 => e.get_linked_pod("c", &uid, "chat").await.map(drop),
+        11 => e
+            .get_linked_pod_if_persist("c", &uid, "chat")
+            .await
+            .map(drop),
+        12 => {
+            let uids: Vec<String> = (0..20).map(|k| format!("{prefix}{w}-{k}")).collect();
+            e.batch_get_linked_pod("c", &uids, "chat").await.map(drop)
+        }
+        13 => e.remove_linked_pod("c", &uid, "chat", keep).await.map(drop),
+        14 => e
+            .remove_linked_pod_with_id("c", &uid, "chat", keep, pod)
+            .await
+            .map(drop),
+        15 => e.get_link_service("c", &uid).await.map(drop),
+        _ => e
+            .compute_linked_pod("c", &uid, "chat", persist, RoutingPolicy::default())
+            .await
+            .map(drop),
+    }
+}
+
+/// The link/index invariant for the failover uids: a uid's index holds a
+/// service exactly when its link to that service is persistent, with the same pod.
+async fn assert_links_match_index(e: &Executor, prefix: &str) {
+    for w in 0..16 {
+        for i in 0..100 {
+            let uid = format!("{prefix}{w}-{i}");
+            let persistent = e
+                .get_linked_pod_if_persist("c", &uid, "chat")
+                .await
+                .unwrap();
+            let index = e.get_link_service("c", &uid).await.unwrap();
+            assert_eq!(persistent, index.get("chat").copied(), "{uid}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_runs_every_vector_races_and_failover() {
     let cluster = LocalCluster::start(3).expect("a local cluster");
@@ -39,6 +113,20 @@ async fn cluster_runs_every_vector_races_and_failover() {
     // 1. The conformance vectors, unchanged.
     let (files, steps) = common::vectors::run_all(&exec, &mut raw).await;
     println!("cluster: {files} vector files, {steps} steps");
+
+    // The core's hash slots (used to split batch reads) are the server's.
+    let schema = stateful_redis::KeySchema::Default;
+    for i in 0..200 {
+        let key = schema.link_key("c", &format!("slot{i}:é{{}}"), "chat");
+        let server = cluster.nodes[0]
+            .command(&["CLUSTER", "KEYSLOT", &key])
+            .unwrap();
+        assert_eq!(
+            server,
+            format!(":{}\r\n", stateful_redis::keys::cluster_slot(&key)),
+            "{key}"
+        );
+    }
 
     // 2. Multi-slot reads: uids and services spread over every master.
     let uids: Vec<String> = (0..500).map(|i| format!("spread{i}")).collect();
@@ -126,21 +214,17 @@ async fn cluster_runs_every_vector_races_and_failover() {
             tokio::spawn(async move {
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    let uid = format!("fo{w}-{}", i % 100);
                     let started = Instant::now();
-                    let result = if i % 2 == 0 {
-                        e.set_linked_pod("c", &uid, "chat", (i % 5) as i64, -1)
-                            .await
-                            .map(drop)
-                    } else {
-                        e.get_linked_pod("c", &uid, "chat").await.map(drop)
-                    };
+                    let result = any_operation(&e, "fo", w, i).await;
                     if started.elapsed() > Duration::from_millis(1_100) {
                         late.fetch_add(1, Ordering::Relaxed);
                     }
                     match result {
                         Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
                         Err(e) => {
+                            if std::env::var("SR_DEBUG").is_ok() {
+                                eprintln!("DEBUG manual {:?} {e}", started.elapsed());
+                            }
                             assert!(
                                 matches!(
                                     e.code(),
@@ -195,7 +279,11 @@ async fn cluster_runs_every_vector_races_and_failover() {
         failed.load(Ordering::Relaxed),
         late.load(Ordering::Relaxed),
     );
-    println!("failover under load: {ok} ok, {failed} failed, {late} past the deadline");
+    println!(
+        "G5 manual failover under load: {ok} ok, {failed} failed, {late} past the deadline; \
+         {} connections replaced",
+        exec.connections_replaced()
+    );
     assert!(ok > 100);
     assert_eq!(late, 0, "no call outlived its deadline");
     // During a manual failover the old master holds its clients until the
@@ -207,15 +295,7 @@ async fn cluster_runs_every_vector_races_and_failover() {
         "{failed} of {} calls failed",
         ok + failed
     );
-    // Invariant: every persistent link is in its uid's index with the same pod.
-    for w in 0..16 {
-        for i in 0..100 {
-            let uid = format!("fo{w}-{i}");
-            let link = exec.get_linked_pod("c", &uid, "chat").await.unwrap();
-            let index = exec.get_link_service("c", &uid).await.unwrap();
-            assert_eq!(link, index.get("chat").copied(), "{uid}");
-        }
-    }
+    assert_links_match_index(&exec, "fo").await;
 }
 
 /// A master stopped under load (killed, not a manual failover): its replica takes
@@ -225,6 +305,14 @@ async fn cluster_runs_every_vector_races_and_failover() {
 /// link/index invariant holds afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_master_is_replaced_by_its_replica_under_load() {
+    if std::env::var("SR_DEBUG").is_ok() {
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::stderr)
+            .finish()
+            .init();
+    }
     let mut cluster = LocalCluster::start(3).expect("a local cluster");
     let exec = cluster_executor(&cluster).await;
     let timeout = exec.config().command_timeout();
@@ -240,20 +328,21 @@ async fn a_killed_master_is_replaced_by_its_replica_under_load() {
                 let mut late = 0u64;
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    // 100 uids per worker: spread over every master's slots.
-                    let uid = format!("km{w}-{}", i % 100);
                     let started = Instant::now();
-                    let result = if i % 2 == 0 {
-                        e.set_linked_pod("c", &uid, "chat", (i % 5) as i64, -1)
-                            .await
-                            .map(drop)
-                    } else {
-                        e.get_linked_pod("c", &uid, "chat").await.map(drop)
-                    };
+                    let result = any_operation(&e, "km", w, i).await;
                     if started.elapsed() > timeout + Duration::from_millis(100) {
                         late += 1;
                     }
                     let failed = result.is_err();
+                    if let Err(e) = &result {
+                        if std::env::var("SR_DEBUG").is_ok() {
+                            eprintln!(
+                                "DEBUG killed {} {:?} {e}",
+                                epoch.elapsed().as_millis(),
+                                started.elapsed()
+                            );
+                        }
+                    }
                     log.push((
                         epoch.elapsed().as_millis() as u64,
                         result.map_err(|e| e.code()),
@@ -329,11 +418,13 @@ async fn a_killed_master_is_replaced_by_its_replica_under_load() {
     let recovered_after_promotion = last_failure.map_or(0, |at| at.saturating_sub(promoted_at));
     println!(
         "G5 killed master: promoted {} ms after the kill; last failure {} ms after the \
-         promotion; {} calls in {} ms: {by_code:?}; {late} past T + 100 ms",
+         promotion; {} calls in {} ms: {by_code:?}; {late} past T + 100 ms; {} connections \
+         replaced",
         promoted_at - killed_at,
         recovered_after_promotion,
         log.len(),
         ended_at - killed_at + 500,
+        exec.connections_replaced(),
     );
     for (_, outcome) in &log {
         if let Err(code) = outcome {
@@ -358,15 +449,7 @@ async fn a_killed_master_is_replaced_by_its_replica_under_load() {
         .filter(|(at, _)| *at > promoted_at + 2_000)
         .collect();
     assert!(after.len() > 100, "load continued after the switch");
-    // Invariant: every link is in its uid's index with the same pod.
-    for w in 0..16 {
-        for i in 0..100 {
-            let uid = format!("km{w}-{i}");
-            let link = exec.get_linked_pod("c", &uid, "chat").await.unwrap();
-            let index = exec.get_link_service("c", &uid).await.unwrap();
-            assert_eq!(link, index.get("chat").copied(), "{uid}");
-        }
-    }
+    assert_links_match_index(&exec, "km").await;
 }
 
 #[tokio::test]

@@ -148,7 +148,7 @@ async fn noscript_reloads_and_optimize_lua_scripts() {
         !report.changed && report.missing_before.is_empty(),
         "{report:?}"
     );
-    assert_eq!(report.scripts, 6);
+    assert_eq!(report.scripts, 7);
 
     redis.command(&["SCRIPT", "FLUSH"]).unwrap();
     e.set_linked_pod("ns", "u1", "chat", 1, -1).await.unwrap();
@@ -159,7 +159,7 @@ async fn noscript_reloads_and_optimize_lua_scripts() {
     let report = e.optimize_lua_scripts().await.unwrap();
     assert!(report.changed);
     assert_eq!(report.missing_before.len(), 6, "{report:?}");
-    assert_eq!(report.loaded, 6);
+    assert_eq!(report.loaded, 7);
     let reloads_before = e.metrics().scripts.noscript_reloads;
     e.set_linked_pod("ns", "u1", "chat", 2, -1).await.unwrap();
     e.try_set_linked_pod("ns", "u2", "chat", 2, -1)

@@ -371,8 +371,9 @@ public final class StatefulRedis implements AutoCloseable {
 
     /**
      * 12. The pod, only if the link is persistent. GET and PTTL are sent back to back on
-     * the shared connection; unlike the Rust core's MULTI/EXEC they are not one atomic
-     * read (MULTI is connection state and would capture other callers' commands).
+     * the shared connection; unlike the Rust core's script they are not one atomic
+     * read (as in the Java version; MULTI would be connection state here and would
+     * capture other callers' commands).
      */
     public CompletableFuture<Long> getLinkedPodIfPersist(String ns, String uid, String svc) {
         String link;

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""A/B benchmark of two builds of the `stateful-redis` command on one server.
+
+For a change on the hot path: build the command before and after it, then run
+both against one private redis-server pinned to CPU 0, the clients pinned to
+CPU 1, alternating A and B in every round so that both see the same machine.
+Prints medians and the ratio B / A per workload and concurrency. Not in CI.
+
+    git worktree add /tmp/before <commit> && (cd /tmp/before && \
+        cargo build --release -p stateful-redis-cli) && cp .../stateful-redis /tmp/sr-a
+    cargo build --release -p stateful-redis-cli && cp target/release/stateful-redis /tmp/sr-b
+    python3 benches/ab.py /tmp/sr-a /tmp/sr-b [--rounds 5] [--duration 5]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from baseline import free_port, start_redis  # noqa: E402
+
+WORKLOADS = [("get", 1), ("mixed", 1), ("get", 64), ("set", 64), ("mixed", 64)]
+
+
+def bench(binary, port, workload, concurrency, duration, prepare):
+    cmd = ["taskset", "-c", "1", binary, "--url", f"redis://127.0.0.1:{port}", "bench",
+           "--workload", workload, "--concurrency", str(concurrency),
+           "--duration-s", str(duration), "--json"]
+    if not prepare:
+        cmd.append("--no-prepare")
+    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return r["ops_per_s"], r["p50_us"], r["p99_us"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("a", help="the build before the change")
+    ap.add_argument("b", help="the build after the change")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=float, default=5.0)
+    args = ap.parse_args()
+    port = free_port()
+    server = start_redis(port, tempfile.mkdtemp(prefix="sr-ab-"))
+    try:
+        results = {(w, c, side): [] for w, c in WORKLOADS for side in "ab"}
+        for rnd in range(args.rounds):
+            for w, c in WORKLOADS:
+                # Alternate which build goes first, so neither always runs
+                # on a warmer (or more loaded) machine.
+                order = "ab" if rnd % 2 == 0 else "ba"
+                for side in order:
+                    binary = args.a if side == "a" else args.b
+                    results[(w, c, side)].append(
+                        bench(binary, port, w, c, args.duration, prepare=(rnd == 0)))
+        print(f"{args.rounds} rounds of {args.duration:g} s, alternating; medians; "
+              "server on CPU 0, clients on CPU 1\n")
+        print("| workload | in flight | A ops/s | B ops/s | B/A (median of round ratios) "
+              "| A p50 µs | B p50 µs | A p99 µs | B p99 µs |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for w, c in WORKLOADS:
+            a, b = results[(w, c, "a")], results[(w, c, "b")]
+            ratio = statistics.median(rb[0] / ra[0] for ra, rb in zip(a, b))
+            med = lambda runs, i: statistics.median(r[i] for r in runs)  # noqa: E731
+            print(f"| {w} | {c} | {med(a, 0):,.0f} | {med(b, 0):,.0f} | {ratio:.3f} | "
+                  f"{med(a, 1):.0f} | {med(b, 1):.0f} | {med(a, 2):.0f} | {med(b, 2):.0f} |")
+    finally:
+        server.kill()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -158,7 +158,7 @@ async fn noscript_reloads_and_optimize_lua_scripts() {
     redis.command(&["SCRIPT", "FLUSH"]).unwrap();
     let report = e.optimize_lua_scripts().await.unwrap();
     assert!(report.changed);
-    assert_eq!(report.missing_before.len(), 6, "{report:?}");
+    assert_eq!(report.missing_before.len(), 7, "{report:?}");
     assert_eq!(report.loaded, 7);
     let reloads_before = e.metrics().scripts.noscript_reloads;
     e.set_linked_pod("ns", "u1", "chat", 2, -1).await.unwrap();

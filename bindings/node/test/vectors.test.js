@@ -6,7 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { harness } = require('./helpers')
+const { harness, sr, startCluster } = require('./helpers')
 
 const VECTORS = path.join(__dirname, '..', '..', '..', 'tests', 'vectors')
 
@@ -75,54 +75,73 @@ test('the full vector set is here', () => {
   assert.ok(files.length >= 15, `found ${files.length} vector files`)
 })
 
+/** Runs one vector file's steps; returns the error codes seen. */
+async function runVector(file, raw, exec, codesSeen) {
+  const vector = JSON.parse(fs.readFileSync(path.join(VECTORS, file), 'utf8'))
+  assert.ok(vector.description)
+  await raw.call('FLUSHALL')
+  for (const [i, step] of vector.steps.entries()) {
+    const at = `${file} step ${i}`
+    if ('sleep_ms' in step) {
+      await new Promise((resolve) => setTimeout(resolve, step.sleep_ms))
+    } else if ('redis' in step) {
+      const reply = await raw.call(...step.redis)
+      if ('expect' in step) {
+        assert.ok(matches(step.expect, reply), `${at}: ${JSON.stringify(step.redis)} gave ${JSON.stringify(reply)}, expected ${JSON.stringify(step.expect)}`)
+      }
+    } else {
+      const [method, params] = OPERATIONS[step.op] || assert.fail(`${at}: unknown operation ${step.op}`)
+      const args = expand(step.args || {})
+      for (const name of Object.keys(args)) {
+        assert.ok(params.includes(name), `${at}: unknown argument ${name}`)
+      }
+      let result
+      let error
+      try {
+        result = encode(await exec[method](...params.map((p) => args[p])))
+      } catch (e) {
+        error = e
+      }
+      if ('error' in step) {
+        assert.ok(error, `${at}: ${method} returned ${JSON.stringify(result)}, expected ${step.error}`)
+        assert.ok(error instanceof Error, `${at}: not an Error`)
+        assert.equal(error.code, step.error, `${at}: ${error.message}`)
+        assert.equal(error.operation, step.op, `${at}: operation`)
+        assert.equal(typeof error.retryable, 'boolean')
+        codesSeen.add(error.code)
+      } else {
+        if (error) assert.fail(`${at}: ${method} failed: ${error.message}`)
+        assert.ok('expect' in step, `${at}: no expect`)
+        assert.ok(matches(step.expect, result), `${at}: ${method} gave ${JSON.stringify(result)}, expected ${JSON.stringify(step.expect)}`)
+      }
+    }
+  }
+}
+
 test('conformance vectors', async (t) => {
   const h = await harness()
   t.after(() => h.close())
   const codesSeen = new Set()
   for (const file of files) {
-    await t.test(file, async () => {
-      const vector = JSON.parse(fs.readFileSync(path.join(VECTORS, file), 'utf8'))
-      assert.ok(vector.description)
-      await h.raw.call('FLUSHALL')
-      for (const [i, step] of vector.steps.entries()) {
-        const at = `${file} step ${i}`
-        if ('sleep_ms' in step) {
-          await new Promise((resolve) => setTimeout(resolve, step.sleep_ms))
-        } else if ('redis' in step) {
-          const reply = await h.raw.call(...step.redis)
-          if ('expect' in step) {
-            assert.ok(matches(step.expect, reply), `${at}: ${JSON.stringify(step.redis)} gave ${JSON.stringify(reply)}, expected ${JSON.stringify(step.expect)}`)
-          }
-        } else {
-          const [method, params] = OPERATIONS[step.op] || assert.fail(`${at}: unknown operation ${step.op}`)
-          const args = expand(step.args || {})
-          for (const name of Object.keys(args)) {
-            assert.ok(params.includes(name), `${at}: unknown argument ${name}`)
-          }
-          let result
-          let error
-          try {
-            result = encode(await h.exec[method](...params.map((p) => args[p])))
-          } catch (e) {
-            error = e
-          }
-          if ('error' in step) {
-            assert.ok(error, `${at}: ${method} returned ${JSON.stringify(result)}, expected ${step.error}`)
-            assert.ok(error instanceof Error, `${at}: not an Error`)
-            assert.equal(error.code, step.error, `${at}: ${error.message}`)
-            assert.equal(error.operation, step.op, `${at}: operation`)
-            assert.equal(typeof error.retryable, 'boolean')
-            codesSeen.add(error.code)
-          } else {
-            if (error) assert.fail(`${at}: ${method} failed: ${error.message}`)
-            assert.ok('expect' in step, `${at}: no expect`)
-            assert.ok(matches(step.expect, result), `${at}: ${method} gave ${JSON.stringify(result)}, expected ${JSON.stringify(step.expect)}`)
-          }
-        }
-      }
-    })
+    await t.test(file, () => runVector(file, h.raw, h.exec, codesSeen))
   }
   // Every code reachable without faults appears in the vectors.
   assert.ok(codesSeen.has('INVALID_ARGUMENT'))
   assert.ok(codesSeen.has('DATA'))
+})
+
+// Cluster support lives in the core; this shows the options reach it from JS.
+test('conformance vectors on a Redis Cluster (3 masters, 3 replicas)', async (t) => {
+  const cluster = await startCluster()
+  t.after(() => cluster.stop())
+  const exec = await sr.Executor.connect({ clusterNodes: cluster.urls, commandTimeoutMs: 2000 })
+  t.after(() => exec.close())
+  const codesSeen = new Set()
+  for (const file of files) {
+    await t.test(file, () => runVector(file, cluster.raw, exec, codesSeen))
+  }
+  await t.test('the Java key schema is refused', async () => {
+    await assert.rejects(sr.Executor.connect({ clusterNodes: cluster.urls, keySchema: 'java' }),
+      (e) => e.code === 'CONFIG')
+  })
 })

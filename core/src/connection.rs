@@ -75,8 +75,9 @@ pub(crate) struct PooledConnection {
     /// Replies read on this connection (values and server errors).
     replies: AtomicU64,
     stalled: AtomicBool,
-    /// A cluster replacement is being opened (in the background).
-    replacing: AtomicBool,
+    /// The cluster connection opened in its place, once it is: callers that
+    /// pick this connection after it was found stalled wait for it together.
+    pub(crate) replacement: tokio::sync::OnceCell<Arc<PooledConnection>>,
     /// For a replacement: before this instant, no reply yet is no evidence.
     connecting_until: Option<Instant>,
 }
@@ -87,7 +88,7 @@ impl PooledConnection {
             connection,
             replies: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
-            replacing: AtomicBool::new(false),
+            replacement: tokio::sync::OnceCell::new(),
             connecting_until,
         }
     }
@@ -112,16 +113,6 @@ impl PooledConnection {
         self.stalled
             .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
-    }
-
-    /// Notes that a replacement is being opened; false if one already is.
-    pub(crate) fn start_replacing(&self) -> bool {
-        !self.replacing.swap(true, Ordering::AcqRel)
-    }
-
-    /// The replacement could not be opened: a later stall may try again.
-    pub(crate) fn replacing_failed(&self) {
-        self.replacing.store(false, Ordering::Release);
     }
 }
 

@@ -216,7 +216,7 @@ impl Executor {
     /// Loads every script on the server (done at connect; safe to repeat).
     pub async fn load_scripts(&self) -> Result<usize> {
         let deadline = self.inner.config.command_timeout();
-        let mut connection = self.connection().connection.clone();
+        let mut connection = self.connection().await.connection.clone();
         let load = async {
             for script in scripts::all() {
                 let sha: String = redis::cmd("SCRIPT")
@@ -268,54 +268,60 @@ impl Executor {
 
     /// The connection for the next request: round robin over the pool, with a
     /// stalled connection replaced first.
-    fn connection(&self) -> Arc<PooledConnection> {
-        let connections = self.inner.connections.load();
-        let pooled = if connections.len() == 1 {
-            &connections[0]
-        } else {
-            let i = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
-            &connections[i % connections.len()]
+    async fn connection(&self) -> Arc<PooledConnection> {
+        let pooled = {
+            let connections = self.inner.connections.load();
+            if connections.len() == 1 {
+                connections[0].clone()
+            } else {
+                let i = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
+                connections[i % connections.len()].clone()
+            }
         };
-        if pooled.is_stalled() {
-            return self.replace_stalled(pooled);
+        if pooled.is_stalled() || pooled.replacement.initialized() {
+            return self.replace_stalled(&pooled).await;
         }
-        pooled.clone()
+        pooled
     }
 
     /// Puts a new connection in the place of one that stopped answering (see
     /// [`PooledConnection`]). The old one serves its calls in flight, then closes.
-    /// A standalone replacement is made at once (it connects on first use); a
-    /// cluster one is opened in the background and swapped in when connected,
-    /// calls using the old one meanwhile.
+    /// A standalone replacement is made at once (it connects on first use). A
+    /// cluster one is opened by the first caller that finds the connection
+    /// stalled, every other caller waiting for it (within its own deadline; if
+    /// that caller gives up, the next one opens it).
     #[cold]
-    fn replace_stalled(&self, stalled: &Arc<PooledConnection>) -> Arc<PooledConnection> {
+    async fn replace_stalled(&self, stalled: &Arc<PooledConnection>) -> Arc<PooledConnection> {
+        if self.inner.config.is_cluster() {
+            let config = &self.inner.config;
+            let opened = stalled
+                .replacement
+                .get_or_try_init(|| async {
+                    let started = Instant::now();
+                    let fresh =
+                        tokio::time::timeout(config.connect_timeout(), connection::open(config, 1))
+                            .await
+                            .map_err(|_| "not connected within the connect timeout".to_string())?
+                            .map_err(|e| crate::error::scrub(&e.to_string()))?
+                            .swap_remove(0);
+                    tracing::debug!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "a cluster connection opened in place of a stalled one"
+                    );
+                    self.swap_connection(stalled, fresh.clone());
+                    Ok::<_, String>(fresh)
+                })
+                .await;
+            return match opened {
+                Ok(fresh) => fresh.clone(),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot replace a stalled cluster connection");
+                    stalled.clone()
+                }
+            };
+        }
         if !stalled.take_stalled() {
             // Another call is replacing it.
-            return stalled.clone();
-        }
-        if self.inner.config.is_cluster() {
-            if stalled.start_replacing() {
-                let (executor, stalled) = (self.clone(), stalled.clone());
-                tokio::spawn(async move {
-                    let config = &executor.inner.config;
-                    let opened =
-                        tokio::time::timeout(config.connect_timeout(), connection::open(config, 1))
-                            .await;
-                    match opened {
-                        Ok(Ok(mut fresh)) if !fresh.is_empty() => {
-                            executor.swap_connection(&stalled, fresh.swap_remove(0));
-                        }
-                        Ok(Err(e)) => {
-                            stalled.replacing_failed();
-                            tracing::warn!(error = %crate::error::scrub(&e.to_string()), "cannot replace a stalled cluster connection");
-                        }
-                        _ => {
-                            stalled.replacing_failed();
-                            tracing::warn!("cannot replace a stalled cluster connection in time");
-                        }
-                    }
-                });
-            }
             return stalled.clone();
         }
         match connection::open_standalone_replacement(&self.inner.config) {
@@ -420,7 +426,7 @@ impl Executor {
         let stall_after = self.inner.config.command_timeout() / 2;
         let mut attempt = 1;
         loop {
-            let pooled = self.connection();
+            let pooled = self.connection().await;
             let mut connection = pooled.connection.clone();
             self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
             let watch = pooled.watch(stall_after);

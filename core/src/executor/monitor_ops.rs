@@ -247,7 +247,7 @@ impl Executor {
         for script in all {
             exists.arg(script.sha());
         }
-        let mut connection = self.connection().connection.clone();
+        let mut connection = self.connection().await.connection.clone();
         let present: Vec<bool> =
             tokio::time::timeout(deadline, exists.query_async(&mut connection))
                 .await

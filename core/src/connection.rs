@@ -55,16 +55,17 @@ impl ConnectionLike for Connection {
     }
 }
 
-/// One connection of an executor's pool, with what tells a stalled standalone
-/// connection from a slow call.
+/// One connection of an executor's pool, with what tells a stalled connection
+/// from a slow call.
 ///
 /// A multiplexed connection keeps every request it wrote until its reply comes.
 /// When the server stalls (stopped, paused, a half-open peer), callers give up
 /// at their deadline but their requests stay queued, so memory would grow with
 /// the length of the stall. A request that waited at least half the command
-/// timeout while the connection answered nothing at all marks it stalled; the
-/// next call that picks it replaces it with a new connection (made on first
-/// use). The old one closes, its queue freed, once its last call has returned.
+/// timeout, ending without a reply while the connection had answered nothing
+/// for that long, marks it stalled; the next call that picks it replaces it with
+/// a new connection. The old one closes, its queue freed, once its last call has
+/// returned.
 ///
 /// A replacement that has not answered yet may still be connecting (its
 /// callers wait for the handshake, nothing queues), so it is only judged once
@@ -72,8 +73,10 @@ impl ConnectionLike for Connection {
 /// connection at most about once per connect timeout.
 pub(crate) struct PooledConnection {
     pub(crate) connection: Connection,
-    /// Replies read on this connection (values and server errors).
-    replies: AtomicU64,
+    origin: Instant,
+    /// When the last reply (value or server error) was read, in nanoseconds
+    /// since `origin`; 0 before the first.
+    last_reply_ns: AtomicU64,
     stalled: AtomicBool,
     /// The cluster connection opened in its place, once it is: callers that
     /// pick this connection after it was found stalled wait for it together.
@@ -86,7 +89,8 @@ impl PooledConnection {
     fn new(connection: Connection, connecting_until: Option<Instant>) -> PooledConnection {
         PooledConnection {
             connection,
-            replies: AtomicU64::new(0),
+            origin: Instant::now(),
+            last_reply_ns: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
             replacement: tokio::sync::OnceCell::new(),
             connecting_until,
@@ -95,11 +99,9 @@ impl PooledConnection {
 
     /// Starts watching one request sent on this connection.
     pub(crate) fn watch(&self, stall_after: Duration) -> ReplyWatch<'_> {
-        let armed = true;
         ReplyWatch {
             pooled: self,
-            replies_before: self.replies.load(Ordering::Relaxed),
-            started: if armed { Some(Instant::now()) } else { None },
+            started: Some(Instant::now()),
             stall_after,
         }
     }
@@ -114,17 +116,28 @@ impl PooledConnection {
             .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
     }
+
+    /// Whether the connection answered nothing during the `quiet` before `now`.
+    fn silent_for(&self, quiet: Duration, now: Instant) -> bool {
+        match self.last_reply_ns.load(Ordering::Relaxed) {
+            // Never answered: a replacement may still be connecting.
+            0 => !self.connecting_until.is_some_and(|until| now < until),
+            last => {
+                let since_origin = now.saturating_duration_since(self.origin);
+                since_origin.saturating_sub(Duration::from_nanos(last)) >= quiet
+            }
+        }
+    }
 }
 
 /// One request on a [`PooledConnection`]. Dropped without [`ReplyWatch::replied`]
 /// (the caller gave up, or the response timed out) after the stall period, with
-/// no reply at all on the connection meanwhile, it marks the connection stalled.
-/// A cluster connection counts the replies of every node: it is stalled only when
-/// no node answers (one stopped node leaves the others answering).
+/// no reply on the connection during that period, it marks the connection
+/// stalled. A cluster connection counts the replies of every node: it is stalled
+/// only when no node answers (one stopped node leaves the others answering).
 pub(crate) struct ReplyWatch<'a> {
     pooled: &'a PooledConnection,
-    replies_before: u64,
-    /// `None` once replied, or when the connection is not watched.
+    /// `None` once replied.
     started: Option<Instant>,
     stall_after: Duration,
 }
@@ -133,7 +146,9 @@ impl ReplyWatch<'_> {
     /// The request was answered (with a value or a server error).
     pub(crate) fn replied(mut self) {
         if self.started.take().is_some() {
-            self.pooled.replies.fetch_add(1, Ordering::Relaxed);
+            let pooled = self.pooled;
+            let ns = pooled.origin.elapsed().as_nanos() as u64;
+            pooled.last_reply_ns.store(ns.max(1), Ordering::Relaxed);
         }
     }
 }
@@ -141,14 +156,9 @@ impl ReplyWatch<'_> {
 impl Drop for ReplyWatch<'_> {
     fn drop(&mut self) {
         if let Some(started) = self.started {
-            let pooled = self.pooled;
-            let may_be_connecting = self.replies_before == 0
-                && pooled
-                    .connecting_until
-                    .is_some_and(|until| Instant::now() < until);
-            if started.elapsed() >= self.stall_after
-                && pooled.replies.load(Ordering::Relaxed) == self.replies_before
-                && !may_be_connecting
+            let now = Instant::now();
+            if now.saturating_duration_since(started) >= self.stall_after
+                && self.pooled.silent_for(self.stall_after, now)
             {
                 self.pooled.stalled.store(true, Ordering::Relaxed);
             }

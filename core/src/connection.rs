@@ -121,7 +121,7 @@ impl PooledConnection {
     fn silent_for(&self, quiet: Duration, now: Instant) -> bool {
         match self.last_reply_ns.load(Ordering::Relaxed) {
             // Never answered: a replacement may still be connecting.
-            0 => !self.connecting_until.is_some_and(|until| now < until),
+            0 => self.connecting_until.is_none_or(|until| now >= until),
             last => {
                 let since_origin = now.saturating_duration_since(self.origin);
                 since_origin.saturating_sub(Duration::from_nanos(last)) >= quiet

@@ -12,6 +12,11 @@ for tool in node npm cargo redis-server; do
   command -v "$tool" >/dev/null || { echo "node suite: $tool is not on PATH" >&2; exit 1; }
 done
 
+# A registry fetch that stalls fails after a minute and is retried, instead of
+# holding the run for npm's default 5 minutes per attempt.
+export npm_config_fetch_timeout=60000 npm_config_fetch_retries=4 \
+  npm_config_fetch_retry_mintimeout=2000 npm_config_fetch_retry_maxtimeout=20000
+
 echo "-- npm ci"
 # --ignore-scripts: the install hook would build too; the napi CLI build below
 # is the one that also generates the typings.

@@ -42,13 +42,16 @@ def main():
     ap.add_argument("b", help="the build after the change")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--workloads", default=",".join(f"{w}:{c}" for w, c in WORKLOADS),
+                    help="comma-separated workload:in-flight pairs (default: %(default)s)")
     args = ap.parse_args()
+    workloads = [(w, int(c)) for w, c in (p.split(":") for p in args.workloads.split(","))]
     port = free_port()
     server = start_redis(port, tempfile.mkdtemp(prefix="sr-ab-"))
     try:
-        results = {(w, c, side): [] for w, c in WORKLOADS for side in "ab"}
+        results = {(w, c, side): [] for w, c in workloads for side in "ab"}
         for rnd in range(args.rounds):
-            for w, c in WORKLOADS:
+            for w, c in workloads:
                 # Alternate which build goes first, so neither always runs
                 # on a warmer (or more loaded) machine.
                 order = "ab" if rnd % 2 == 0 else "ba"
@@ -61,7 +64,7 @@ def main():
         print("| workload | in flight | A ops/s | B ops/s | B/A (median of round ratios) "
               "| A p50 µs | B p50 µs | A p99 µs | B p99 µs |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for w, c in WORKLOADS:
+        for w, c in workloads:
             a, b = results[(w, c, "a")], results[(w, c, "b")]
             ratio = statistics.median(rb[0] / ra[0] for ra, rb in zip(a, b))
             med = lambda runs, i: statistics.median(r[i] for r in runs)  # noqa: E731

@@ -74,8 +74,9 @@ impl ConnectionLike for Connection {
 pub(crate) struct PooledConnection {
     pub(crate) connection: Connection,
     origin: Instant,
-    /// When the last reply (value or server error) was read, in nanoseconds
-    /// since `origin`; 0 before the first.
+    /// When the request of the last reply (value or server error) was sent, in
+    /// nanoseconds since `origin`; 0 before the first. The send time stands for
+    /// the reply's: it is known already, so the reply path reads no clock.
     last_reply_ns: AtomicU64,
     stalled: AtomicBool,
     /// The cluster connection opened in its place, once it is: callers that
@@ -106,8 +107,10 @@ impl PooledConnection {
         }
     }
 
-    pub(crate) fn is_stalled(&self) -> bool {
-        self.stalled.load(Ordering::Relaxed)
+    /// Found stalled, or already replaced (a cluster connection's callers then
+    /// go to its replacement).
+    pub(crate) fn needs_replacement(&self) -> bool {
+        self.stalled.load(Ordering::Relaxed) || self.replacement.initialized()
     }
 
     /// Clears the mark; true for the one caller that should replace it.
@@ -145,9 +148,9 @@ pub(crate) struct ReplyWatch<'a> {
 impl ReplyWatch<'_> {
     /// The request was answered (with a value or a server error).
     pub(crate) fn replied(mut self) {
-        if self.started.take().is_some() {
+        if let Some(started) = self.started.take() {
             let pooled = self.pooled;
-            let ns = pooled.origin.elapsed().as_nanos() as u64;
+            let ns = started.saturating_duration_since(pooled.origin).as_nanos() as u64;
             pooled.last_reply_ns.store(ns.max(1), Ordering::Relaxed);
         }
     }

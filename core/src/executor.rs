@@ -266,20 +266,23 @@ impl Executor {
         self.inner.closed.load(Ordering::Acquire)
     }
 
-    /// The connection for the next request: round robin over the pool, with a
-    /// stalled connection replaced first.
+    /// The connection for the next request: round robin over the pool. The
+    /// caller replaces it first when [`PooledConnection::needs_replacement`].
+    fn pick_connection(&self) -> Arc<PooledConnection> {
+        let connections = self.inner.connections.load();
+        if connections.len() == 1 {
+            connections[0].clone()
+        } else {
+            let i = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
+            connections[i % connections.len()].clone()
+        }
+    }
+
+    /// The connection for the next request, a stalled one replaced first.
     async fn connection(&self) -> Arc<PooledConnection> {
-        let pooled = {
-            let connections = self.inner.connections.load();
-            if connections.len() == 1 {
-                connections[0].clone()
-            } else {
-                let i = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
-                connections[i % connections.len()].clone()
-            }
-        };
-        if pooled.is_stalled() || pooled.replacement.initialized() {
-            return self.replace_stalled(&pooled).await;
+        let pooled = self.pick_connection();
+        if pooled.needs_replacement() {
+            return Box::pin(self.replace_stalled(&pooled)).await;
         }
         pooled
     }
@@ -426,7 +429,12 @@ impl Executor {
         let stall_after = self.inner.config.command_timeout() / 2;
         let mut attempt = 1;
         loop {
-            let pooled = self.connection().await;
+            let mut pooled = self.pick_connection();
+            if pooled.needs_replacement() {
+                // Boxed: the cold path's future (a cluster connect) would
+                // otherwise make every call's future bigger.
+                pooled = Box::pin(self.replace_stalled(&pooled)).await;
+            }
             let mut connection = pooled.connection.clone();
             self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
             let watch = pooled.watch(stall_after);

@@ -1,8 +1,7 @@
 //! The connections an executor sends its requests over: a standalone server through
 //! redis-rs's `ConnectionManager` (one multiplexed connection, re-established by
 //! itself), or a Redis Cluster through redis-rs's async cluster connection (MOVED
-//! and ASK followed, slots refreshed, `SCRIPT LOAD` sent to every master, `MGET`
-//! split by slot).
+//! and ASK followed, slots refreshed; the executor splits batch reads by slot).
 //!
 //! A connection that stops answering is replaced (see [`PooledConnection`]):
 //! requests its callers gave up on would otherwise pile up inside a multiplexed

@@ -375,10 +375,15 @@ impl Executor {
         let start = Instant::now();
         let result = if inner.closed.load(Ordering::Acquire) {
             Err(Error::closed())
-        } else if inner.in_flight.fetch_add(1, Ordering::Relaxed)
-            >= inner.config.options.max_in_flight
+        } else if inner
+            .in_flight
+            // Admit only below the limit: the count never exceeds it, even for
+            // an instant (a refused call used to add one and take it back).
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < inner.config.options.max_in_flight).then_some(n + 1)
+            })
+            .is_err()
         {
-            inner.in_flight.fetch_sub(1, Ordering::Relaxed);
             Err(Error::new(
                 ErrorCode::Busy,
                 format!(

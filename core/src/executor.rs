@@ -109,7 +109,7 @@ struct Inner {
     config: Config,
     schema: KeySchema,
     /// Swapped as a whole by `optimize_connection_pool` (see `monitor_ops.rs`).
-    /// A stalled standalone connection is replaced in it (see `connection()`).
+    /// A stalled connection is replaced in it (see `replace_stalled`).
     connections: ArcSwap<Vec<Arc<PooledConnection>>>,
     next_connection: AtomicUsize,
     in_flight: AtomicUsize,

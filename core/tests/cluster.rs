@@ -222,9 +222,6 @@ async fn cluster_runs_every_vector_races_and_failover() {
                     match result {
                         Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
                         Err(e) => {
-                            if std::env::var("SR_DEBUG").is_ok() {
-                                eprintln!("DEBUG manual {:?} {e}", started.elapsed());
-                            }
                             assert!(
                                 matches!(
                                     e.code(),
@@ -305,14 +302,6 @@ async fn cluster_runs_every_vector_races_and_failover() {
 /// link/index invariant holds afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_master_is_replaced_by_its_replica_under_load() {
-    if std::env::var("SR_DEBUG").is_ok() {
-        use tracing_subscriber::util::SubscriberInitExt;
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(std::io::stderr)
-            .finish()
-            .init();
-    }
     let mut cluster = LocalCluster::start(3).expect("a local cluster");
     let exec = cluster_executor(&cluster).await;
     let timeout = exec.config().command_timeout();
@@ -334,15 +323,6 @@ async fn a_killed_master_is_replaced_by_its_replica_under_load() {
                         late += 1;
                     }
                     let failed = result.is_err();
-                    if let Err(e) = &result {
-                        if std::env::var("SR_DEBUG").is_ok() {
-                            eprintln!(
-                                "DEBUG killed {} {:?} {e}",
-                                epoch.elapsed().as_millis(),
-                                started.elapsed()
-                            );
-                        }
-                    }
                     log.push((
                         epoch.elapsed().as_millis() as u64,
                         result.map_err(|e| e.code()),

@@ -221,7 +221,7 @@ impl Executor {
             for script in scripts::all() {
                 let sha: String = redis::cmd("SCRIPT")
                     .arg("LOAD")
-                    .arg(script.source)
+                    .arg(&script.source)
                     .query_async(&mut connection)
                     .await?;
                 debug_assert_eq!(sha, script.sha());
@@ -493,10 +493,11 @@ impl Executor {
             Err(e) if is_noscript(&e) => {
                 self.inner.monitor.script_reload();
                 self.inner.monitor.script_call();
-                self.query(op, &command("EVAL", script.source)).await
+                self.query(op, &command("EVAL", &script.source)).await
             }
             other => other.map_err(|e| classify_failure(op, e)),
         }
+        .map_err(without_script_location)
     }
 
     /// The values of many keys, in their order. On one server: a pipeline of
@@ -576,7 +577,8 @@ impl Executor {
             let key = self.keys().state_key(ns, svc);
             let cmd = redis::cmd("HSET").arg(&key).arg(pod).arg(state).clone();
             self.query::<i64, _>(Operation::SetServiceState, &cmd)
-                .await?;
+                .await
+                .map_err(wrong_type_names(&key))?;
             Ok(())
         })
         .await
@@ -588,11 +590,13 @@ impl Executor {
             self.validate_ns_svc(ns, svc)?;
             let key = self.keys().state_key(ns, svc);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
-            let fields: Vec<(String, String)> =
-                self.query(Operation::GetServiceState, &cmd).await?;
+            let fields: Vec<(String, String)> = self
+                .query(Operation::GetServiceState, &cmd)
+                .await
+                .map_err(wrong_type_names(&key))?;
             Ok(fields
                 .into_iter()
-                .filter_map(|(field, value)| parse_decimal(&field).map(|pod| (pod, value)))
+                .filter_map(|(field, value)| parse_pod_id(&field).map(|pod| (pod, value)))
                 .collect())
         })
         .await
@@ -616,7 +620,9 @@ impl Executor {
             self.validate_ns_svc(ns, svc)?;
             let key = self.keys().workload_key(ns, svc);
             let cmd = redis::cmd("GET").arg(&key).clone();
-            self.query(Operation::GetWorkloadState, &cmd).await
+            self.query(Operation::GetWorkloadState, &cmd)
+                .await
+                .map_err(wrong_type_names(&key))
         })
         .await
     }
@@ -700,7 +706,10 @@ impl Executor {
             self.validate_ns_svc(ns, svc)?;
             let key = self.keys().state_key(ns, svc);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
-            let fields: Vec<(String, String)> = self.query(Operation::GetPodLoads, &cmd).await?;
+            let fields: Vec<(String, String)> = self
+                .query(Operation::GetPodLoads, &cmd)
+                .await
+                .map_err(wrong_type_names(&key))?;
             let since = fresh_since_ms.unwrap_or(i64::MIN);
             Ok(parse_loads(fields)
                 .filter(|(_, load)| load.updated_ms >= since)
@@ -753,7 +762,7 @@ impl Executor {
             let keys = self.link_keys(ns, uid, svc)?;
             validate_pod(pod)?;
             validate_ttl("persist", persist)?;
-            let (ok, pod): (i64, i64) = self
+            let (ok, current): (i64, String) = self
                 .eval(
                     op,
                     &scripts::TRY_SET_LINKED_POD,
@@ -761,6 +770,7 @@ impl Executor {
                     &[&svc, &pod, &persist],
                 )
                 .await?;
+            let pod = parse_pod(&keys.link, Some(current))?.unwrap_or(pod);
             Ok(TrySetOutcome { ok: ok == 1, pod })
         })
         .await
@@ -780,28 +790,35 @@ impl Executor {
             let keys = self.link_keys(ns, uid, svc)?;
             validate_pod(pod)?;
             validate_ttl("persist", persist)?;
-            self.link_if_absent(op, &keys.link, &keys.index, svc, pod, persist)
-                .await
+            let linked = self
+                .link_if_absent(op, &keys, svc, Some(pod), persist)
+                .await?;
+            Ok(linked.unwrap_or(pod))
         })
         .await
     }
 
+    /// Runs `set_linked_pod_if_absent.lua`: links `pod` unless a link exists, and
+    /// returns the pod linked after the call. With `pod` = `None` it only returns
+    /// (and refreshes, as "if absent" does) an existing link.
     async fn link_if_absent(
         &self,
         op: Operation,
-        link: &str,
-        index: &str,
+        keys: &crate::keys::LinkKeys,
         svc: &str,
-        pod: i64,
+        pod: Option<i64>,
         persist: i64,
-    ) -> Result<i64> {
-        self.eval(
-            op,
-            &scripts::SET_LINKED_POD_IF_ABSENT,
-            &[link, index],
-            &[&svc, &pod, &persist],
-        )
-        .await
+    ) -> Result<Option<i64>> {
+        let pod = pod.map_or_else(String::new, |pod| pod.to_string());
+        let linked: Option<String> = self
+            .eval(
+                op,
+                &scripts::SET_LINKED_POD_IF_ABSENT,
+                &[&keys.link, &keys.index],
+                &[&svc, &pod, &persist],
+            )
+            .await?;
+        parse_pod(&keys.link, linked)
     }
 
     /// The pod `uid` is linked to for `svc`, persistent or temporary.
@@ -810,7 +827,10 @@ impl Executor {
         self.run(op, async {
             let keys = self.link_keys(ns, uid, svc)?;
             let cmd = redis::cmd("GET").arg(&keys.link).clone();
-            let value: Option<String> = self.query(op, &cmd).await?;
+            let value: Option<String> = self
+                .query(op, &cmd)
+                .await
+                .map_err(wrong_type_names(&keys.link))?;
             parse_pod(&keys.link, value)
         })
         .await
@@ -939,10 +959,11 @@ impl Executor {
             validate_name(NameKind::Uid, uid)?;
             let key = self.keys().index_key(ns, uid);
             let cmd = redis::cmd("HGETALL").arg(&key).clone();
-            let fields: Vec<(String, String)> = self.query(op, &cmd).await?;
+            let fields: Vec<(String, String)> =
+                self.query(op, &cmd).await.map_err(wrong_type_names(&key))?;
             fields
                 .into_iter()
-                .map(|(svc, pod)| match parse_decimal(&pod) {
+                .map(|(svc, pod)| match parse_pod_id(&pod) {
                     Some(pod) => Ok((svc, pod)),
                     None => Err(Error::data(format!(
                         "key {key} field {svc:?} holds a value that is not a pod id"
@@ -973,17 +994,23 @@ impl Executor {
                     "policy.max_age_ms must be positive",
                 ));
             }
-            // An existing link wins; refresh a temporary one as "if absent" does.
-            let cmd = redis::cmd("GET").arg(&keys.link).clone();
-            let current: Option<String> = self.query(op, &cmd).await?;
-            if let Some(pod) = parse_pod(&keys.link, current)? {
-                if persist > 0 {
-                    return self
-                        .link_if_absent(op, &keys.link, &keys.index, svc, pod, persist)
-                        .await
-                        .map(Some);
-                }
-                return Ok(Some(pod));
+            // An existing link wins. No round trip here may write a pod read in
+            // an earlier one: a link removed in between would come back.
+            let existing = if persist == -1 {
+                // Nothing to refresh: a read is enough.
+                let cmd = redis::cmd("GET").arg(&keys.link).clone();
+                let value: Option<String> = self
+                    .query(op, &cmd)
+                    .await
+                    .map_err(wrong_type_names(&keys.link))?;
+                parse_pod(&keys.link, value)?
+            } else {
+                // Returns and refreshes a temporary link in one script, only if
+                // the link still exists when it runs.
+                self.link_if_absent(op, &keys, svc, None, persist).await?
+            };
+            if existing.is_some() {
+                return Ok(existing);
             }
             // The pod states live in another slot: read them with the server's
             // clock in one call, then set-if-absent in a second.
@@ -1001,10 +1028,11 @@ impl Executor {
                 .map(|(pod, _)| pod);
             match chosen {
                 None => Ok(None),
-                Some(pod) => self
-                    .link_if_absent(op, &keys.link, &keys.index, svc, pod, persist)
-                    .await
-                    .map(Some),
+                // Set-if-absent: a link made meanwhile by another caller wins.
+                Some(pod) => {
+                    self.link_if_absent(op, &keys, svc, Some(pod), persist)
+                        .await
+                }
             }
         })
         .await
@@ -1114,11 +1142,22 @@ fn validate_non_negative(name: &str, value: i64) -> Result<()> {
     Ok(())
 }
 
+/// A pod id in canonical form: decimal digits without sign, spaces or leading
+/// zeros, within `0..=MAX_POD` (the same range as for inputs). Anything else
+/// read from Redis is not a pod id: `07` must not collide with `7`, and an id
+/// beyond the range must not be misread.
+pub fn parse_pod_id(text: &str) -> Option<i64> {
+    if text.len() > 1 && text.starts_with('0') {
+        return None;
+    }
+    parse_decimal(text).filter(|pod| *pod <= MAX_POD)
+}
+
 /// A link value read from `key`: a pod id, or `DATA` naming the key.
 fn parse_pod(key: &str, value: Option<String>) -> Result<Option<i64>> {
     match value {
         None => Ok(None),
-        Some(text) => match parse_decimal(&text) {
+        Some(text) => match parse_pod_id(&text) {
             Some(pod) => Ok(Some(pod)),
             None => Err(Error::data(format!(
                 "key {key} holds a link that is not a pod id"
@@ -1133,7 +1172,33 @@ fn parse_loads(
 ) -> impl Iterator<Item = (i64, PodLoad)> {
     fields
         .into_iter()
-        .filter_map(|(field, value)| Some((parse_decimal(&field)?, PodLoad::parse(&value)?)))
+        .filter_map(|(field, value)| Some((parse_pod_id(&field)?, PodLoad::parse(&value)?)))
+}
+
+/// `WRONGTYPE` from a command on one key: `DATA` naming the key (SPEC 4).
+fn wrong_type_names(key: &str) -> impl FnOnce(Error) -> Error + '_ {
+    move |err| {
+        if err.code() == ErrorCode::Data {
+            Error::data(format!(
+                "key {key} holds a value of the wrong type for this operation"
+            ))
+        } else {
+            err
+        }
+    }
+}
+
+/// A `DATA` error raised by a script names its key; Redis appends where in
+/// which script it was raised (" script: <sha>, on @user_script:N."), which
+/// tells the caller nothing.
+fn without_script_location(err: Error) -> Error {
+    if err.code() != ErrorCode::Data {
+        return err;
+    }
+    match err.message().find(" script: ") {
+        Some(at) => Error::data(err.message()[..at].to_string()),
+        None => err,
+    }
 }
 
 #[cfg(test)]

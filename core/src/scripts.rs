@@ -2,21 +2,37 @@
 //! build time. Each is loaded once (`SCRIPT LOAD`) and run with `EVALSHA`; a
 //! `NOSCRIPT` reply (after `SCRIPT FLUSH` or a restart) reloads it and runs it
 //! again without the caller noticing.
+//!
+//! Every script is sent as [`prelude_header`] + `prelude.lua` + its own file:
+//! the prelude holds the helpers that check types and pod ids before any write
+//! (see `docs/decisions.md`), and its header takes the largest pod id from
+//! [`MAX_POD`], the one constant that sets it.
 
+use once_cell::sync::Lazy;
 use once_cell::sync::OnceCell;
+
+use crate::executor::MAX_POD;
+
+const PRELUDE: &str = include_str!("scripts/prelude.lua");
+
+/// The first line of every script: the pod id range, from [`MAX_POD`].
+pub fn prelude_header() -> String {
+    format!("local MAX_POD = '{MAX_POD}'\n")
+}
 
 /// One embedded script and its SHA1 digest.
 pub struct LuaScript {
     pub name: &'static str,
-    pub source: &'static str,
+    /// The full text sent to the server: header, prelude and the script.
+    pub source: String,
     sha: OnceCell<String>,
 }
 
 impl LuaScript {
-    const fn new(name: &'static str, source: &'static str) -> LuaScript {
+    fn new(name: &'static str, body: &str) -> LuaScript {
         LuaScript {
             name,
-            source,
+            source: format!("{}{PRELUDE}\n{body}", prelude_header()),
             sha: OnceCell::new(),
         }
     }
@@ -24,14 +40,14 @@ impl LuaScript {
     /// Hex SHA1 of the source, as `EVALSHA` expects it.
     pub fn sha(&self) -> &str {
         self.sha
-            .get_or_init(|| redis::Script::new(self.source).get_hash().to_string())
+            .get_or_init(|| redis::Script::new(&self.source).get_hash().to_string())
     }
 }
 
 macro_rules! script {
     ($ident:ident, $file:literal) => {
-        pub static $ident: LuaScript =
-            LuaScript::new($file, include_str!(concat!("scripts/", $file, ".lua")));
+        pub static $ident: Lazy<LuaScript> =
+            Lazy::new(|| LuaScript::new($file, include_str!(concat!("scripts/", $file, ".lua"))));
     };
 }
 
@@ -54,4 +70,23 @@ pub fn all() -> [&'static LuaScript; 7] {
         &READ_POD_LOADS,
         &READ_PERSISTENT_LINK,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_script_starts_with_the_pod_range_of_the_core() {
+        for script in all() {
+            assert!(
+                script
+                    .source
+                    .starts_with(&format!("local MAX_POD = '{MAX_POD}'\n")),
+                "{}",
+                script.name
+            );
+            assert_eq!(script.sha().len(), 40);
+        }
+    }
 }

@@ -221,3 +221,93 @@ async fn wrong_password_is_auth_and_never_printed() {
     let exec = Executor::connect(config).await.unwrap();
     exec.set_workload_state(NS, "chat", "ok").await.unwrap();
 }
+
+/// Every DATA error names the key that holds what cannot be read (SPEC 4),
+/// whether a plain command or a script met it, and carries no script location.
+#[tokio::test]
+async fn data_errors_name_the_key() {
+    let mut h = harness().await;
+    let link = format!("sf:{{{NS}:lk:u1}}chat");
+    let index = format!("sf:{{{NS}:lk:u2}}");
+    let state = format!("sf:{{{NS}:state:game}}");
+    let workload = format!("sf:{{{NS}:workload:game}}");
+    h.cmd(&["HSET", &link, "f", "v"]).await;
+    h.cmd(&["SET", &index, "x"]).await;
+    h.cmd(&["SET", &state, "x"]).await;
+    h.cmd(&["HSET", &workload, "f", "v"]).await;
+    let policy = RoutingPolicy::default();
+    let e = &h.exec;
+    let cases: Vec<(&str, stateful_redis::Error)> = vec![
+        (&link, e.get_linked_pod(NS, "u1", "chat").await.unwrap_err()),
+        (
+            &link,
+            e.get_linked_pod_if_persist(NS, "u1", "chat")
+                .await
+                .unwrap_err(),
+        ),
+        (
+            &link,
+            e.set_linked_pod(NS, "u1", "chat", 1, -1).await.unwrap_err(),
+        ),
+        (
+            &link,
+            e.remove_linked_pod(NS, "u1", "chat", -1).await.unwrap_err(),
+        ),
+        (
+            &link,
+            e.compute_linked_pod(NS, "u1", "chat", -1, policy)
+                .await
+                .unwrap_err(),
+        ),
+        (
+            &link,
+            e.compute_linked_pod(NS, "u1", "chat", 60, policy)
+                .await
+                .unwrap_err(),
+        ),
+        (
+            &index,
+            e.set_linked_pod(NS, "u2", "chat", 1, -1).await.unwrap_err(),
+        ),
+        (
+            &index,
+            e.try_set_linked_pod(NS, "u2", "chat", 1, 60)
+                .await
+                .unwrap_err(),
+        ),
+        (
+            &index,
+            e.remove_linked_pod(NS, "u2", "chat", -1).await.unwrap_err(),
+        ),
+        (&index, e.get_link_service(NS, "u2").await.unwrap_err()),
+        (&state, e.get_service_state(NS, "game").await.unwrap_err()),
+        (
+            &state,
+            e.set_service_state(NS, "game", 1, "up").await.unwrap_err(),
+        ),
+        (
+            &state,
+            e.set_pod_load(NS, "game", 1, 1, 0).await.unwrap_err(),
+        ),
+        (&state, e.get_pod_loads(NS, "game", None).await.unwrap_err()),
+        (
+            &workload,
+            e.get_workload_state(NS, "game").await.unwrap_err(),
+        ),
+    ];
+    for (key, err) in cases {
+        assert_eq!(err.code(), ErrorCode::Data, "{}: {err}", err.operation());
+        assert!(
+            err.message().contains(key),
+            "{}: {:?} does not name {key}",
+            err.operation(),
+            err.message()
+        );
+        assert!(
+            !err.message().contains("script:"),
+            "{}: {:?}",
+            err.operation(),
+            err.message()
+        );
+    }
+}

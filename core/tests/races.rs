@@ -91,3 +91,53 @@ async fn compute_linked_pod_race() {
     let index = h.hgetall(&format!("sf:{{{NS}:lk:race}}")).await;
     assert_eq!(index.len(), 1);
 }
+
+/// A link removed while `compute_linked_pod` runs stays removed: compute only
+/// refreshes a link that still exists when its script runs, and on a service
+/// with no load records it has no pod to link to. (It used to read the link,
+/// then write that pod back with set-if-absent in a second round trip, undoing
+/// the remove: 635 re-created links in 5,199 rounds when the issue was filed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compute_never_recreates_a_removed_link() {
+    const ROUNDS: usize = 1_500;
+    let mut h = harness().await;
+    let mut recreated = Vec::new();
+    let mut removed = 0;
+    for round in 0..ROUNDS {
+        let uid = format!("u{round}");
+        h.exec
+            .set_linked_pod(NS, &uid, "noloads", 9, 60)
+            .await
+            .unwrap();
+        let (computed, remove) = tokio::join!(
+            {
+                let e = h.exec.clone();
+                let uid = uid.clone();
+                tokio::spawn(async move {
+                    e.compute_linked_pod(NS, &uid, "noloads", 60, RoutingPolicy::default())
+                        .await
+                })
+            },
+            {
+                let e = h.exec.clone();
+                let uid = uid.clone();
+                tokio::spawn(async move { e.remove_linked_pod(NS, &uid, "noloads", -1).await })
+            }
+        );
+        let computed = computed.unwrap().unwrap();
+        assert!(matches!(computed, None | Some(9)), "{computed:?}");
+        if remove.unwrap().unwrap() {
+            removed += 1;
+            if let Some(left) = h.get(&format!("sf:{{{NS}:lk:{uid}}}noloads")).await {
+                recreated.push((uid, left));
+            }
+        }
+    }
+    assert_eq!(removed, ROUNDS, "every remove found the link it was given");
+    assert!(
+        recreated.is_empty(),
+        "{} of {ROUNDS} removed links came back: {:?}",
+        recreated.len(),
+        &recreated[..recreated.len().min(5)]
+    );
+}

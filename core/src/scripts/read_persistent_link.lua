@@ -5,9 +5,10 @@
 -- KEYS[1]  link key
 --
 -- Returns the pod id (string), or nil when there is no link or it has a TTL.
+-- DATA when the link holds the wrong type or something that is not a pod id.
 local link = KEYS[1]
 
-local pod = redis.call('GET', link)
+local pod = read_link(link)
 if pod and redis.call('PTTL', link) == -1 then
   return pod
 end

@@ -5,6 +5,7 @@
 -- KEYS[1]  pod-state hash of the service
 --
 -- Returns {now in epoch milliseconds, {field, value, field, value, ...}}.
+-- DATA when the key holds the wrong type.
 local now = redis.call('TIME')
 local millis = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-return {millis, redis.call('HGETALL', KEYS[1])}
+return {millis, call_on(KEYS[1], 'HGETALL')}

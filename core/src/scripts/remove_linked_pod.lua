@@ -6,26 +6,32 @@
 -- KEYS[1]  link key, KEYS[2] index key
 -- ARGV[1]  service name
 -- ARGV[2]  keep: -1 = delete now, > 0 = expire after keep seconds
--- ARGV[3]  expected pod id, or '' to remove whatever the link points to
+-- ARGV[3]  expected pod id, or '' to remove whatever the link holds
 --
--- Returns 1 when a link was removed, 0 otherwise.
+-- Returns 1 when a link was removed, 0 otherwise. DATA, with nothing written,
+-- when either key holds the wrong type, or when a pod is expected and the link
+-- holds something that is not a pod id. (Without an expected pod, a string
+-- that is not a pod id is removed: that is how such a value is cleaned up.)
 local link, index = KEYS[1], KEYS[2]
 local service, keep, expected = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 
+local current
 if expected ~= '' then
-  local current = redis.call('GET', link)
-  if not current then
-    return 0
-  end
-  if not string.match(current, '^%d+$') then
-    return redis.error_reply('DATA key ' .. link .. ' holds a link that is not a pod id')
-  end
-  if tonumber(current) ~= tonumber(expected) then
-    return 0
-  end
-elseif redis.call('EXISTS', link) == 0 then
-  -- No link: drop a stale index entry, if any, so the index never lies.
-  redis.call('HDEL', index, service)
+  current = read_link(link)
+else
+  current = call_on(link, 'GET')
+end
+
+if expected ~= '' and current and current ~= expected then
+  -- A link to another pod: nothing changes.
+  return 0
+end
+
+-- The index entry goes: the link's, or a stale one when there is no link (the
+-- index must hold exactly the persistent links). HDEL first, so an index of
+-- the wrong type stops the script before the link is touched.
+call_on(index, 'HDEL', service)
+if not current then
   return 0
 end
 
@@ -34,6 +40,4 @@ if keep == -1 then
 else
   redis.call('EXPIRE', link, keep)
 end
--- Redis deletes the index hash when its last field goes.
-redis.call('HDEL', index, service)
 return 1

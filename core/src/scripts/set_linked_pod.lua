@@ -8,22 +8,11 @@
 -- ARGV[3]  persist: -1 = persistent, > 0 = TTL in seconds
 --
 -- Returns the previous pod id (string), or nil when there was no link.
--- Fails with DATA, writing nothing, when the link holds something that is not a pod id.
+-- DATA, with nothing written, when either key holds the wrong type or the link
+-- holds something that is not a pod id.
 local link, index = KEYS[1], KEYS[2]
 local service, pod, persist = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-local previous = redis.call('GET', link)
-if previous and not string.match(previous, '^%d+$') then
-  return redis.error_reply('DATA key ' .. link .. ' holds a link that is not a pod id')
-end
-
-if persist == -1 then
-  redis.call('SET', link, pod)
-  redis.call('HSET', index, service, pod)
-else
-  redis.call('SET', link, pod, 'EX', persist)
-  -- A temporary link is not in the index; Redis deletes a hash left empty.
-  redis.call('HDEL', index, service)
-end
-
+local previous = read_link(link)
+write_link(link, index, service, pod, persist)
 return previous

@@ -4,29 +4,28 @@
 -- version ran EXPIRE with -1 here, which deletes the key).
 --
 -- KEYS[1]  link key, KEYS[2] index key
--- ARGV[1]  service name, ARGV[2] pod id, ARGV[3] persist (-1 or TTL seconds)
+-- ARGV[1]  service name
+-- ARGV[2]  pod id, or '' to only return (and refresh) an existing link: what
+--          compute_linked_pod does before it reads the loads, so that it never
+--          writes a pod it read in an earlier round trip
+-- ARGV[3]  persist (-1 or TTL seconds)
 --
--- Returns the pod the uid is linked to after the call (integer).
+-- Returns the pod the uid is linked to after the call (string), or nil when
+-- ARGV[2] is '' and there is no link. DATA, with nothing written, as in
+-- set_linked_pod.
 local link, index = KEYS[1], KEYS[2]
 local service, pod, persist = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-local current = redis.call('GET', link)
+local current = read_link(link)
 if current then
-  if not string.match(current, '^%d+$') then
-    return redis.error_reply('DATA key ' .. link .. ' holds a link that is not a pod id')
-  end
   if persist > 0 and redis.call('PTTL', link) > 0 then
     redis.call('EXPIRE', link, persist)
   end
-  return tonumber(current)
+  return current
+end
+if pod == '' then
+  return false
 end
 
-if persist == -1 then
-  redis.call('SET', link, pod)
-  redis.call('HSET', index, service, pod)
-else
-  redis.call('SET', link, pod, 'EX', persist)
-  redis.call('HDEL', index, service)
-end
-
-return tonumber(pod)
+write_link(link, index, service, pod, persist)
+return pod

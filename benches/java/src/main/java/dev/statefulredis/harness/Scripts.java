@@ -12,6 +12,11 @@ import java.security.NoSuchAlgorithmException;
  * The project's Lua scripts ({@code core/src/scripts/*.lua}). The build copies them into
  * the jar under {@code scripts/}; {@code --scripts-dir DIR} reads them from a checkout
  * instead. Their text is never duplicated in Java.
+ *
+ * <p>Each script is sent as the Rust core builds it ({@code core/src/scripts.rs}): a first
+ * line {@code local MAX_POD = '<MAX_POD>'} from {@link StatefulRedis#MAX_POD}, then
+ * {@code prelude.lua} (helpers, not a script of its own), a newline and the script's file.
+ * Same text, so the same SHA1 as the Rust side's.
  */
 public final class Scripts {
     /** One script: its text and the SHA1 that EVALSHA expects. */
@@ -26,12 +31,13 @@ public final class Scripts {
     public final Lua readPodLoads;
 
     private Scripts(Path dir) throws IOException {
-        setLinkedPod = load(dir, "set_linked_pod");
-        trySetLinkedPod = load(dir, "try_set_linked_pod");
-        setLinkedPodIfAbsent = load(dir, "set_linked_pod_if_absent");
-        removeLinkedPod = load(dir, "remove_linked_pod");
-        setPodLoad = load(dir, "set_pod_load");
-        readPodLoads = load(dir, "read_pod_loads");
+        String prelude = header() + read(dir, "prelude.lua") + "\n";
+        setLinkedPod = load(dir, prelude, "set_linked_pod");
+        trySetLinkedPod = load(dir, prelude, "try_set_linked_pod");
+        setLinkedPodIfAbsent = load(dir, prelude, "set_linked_pod_if_absent");
+        removeLinkedPod = load(dir, prelude, "remove_linked_pod");
+        setPodLoad = load(dir, prelude, "set_pod_load");
+        readPodLoads = load(dir, prelude, "read_pod_loads");
     }
 
     /** From the jar (dir == null) or from a directory of .lua files. */
@@ -43,20 +49,26 @@ public final class Scripts {
         return new Lua[] {setLinkedPod, trySetLinkedPod, setLinkedPodIfAbsent, removeLinkedPod, setPodLoad, readPodLoads};
     }
 
-    private static Lua load(Path dir, String name) throws IOException {
-        String file = name + ".lua";
-        String source;
-        if (dir != null) {
-            source = Files.readString(dir.resolve(file), StandardCharsets.UTF_8);
-        } else {
-            try (InputStream in = Scripts.class.getResourceAsStream("/scripts/" + file)) {
-                if (in == null) {
-                    throw new IOException("script " + file + " is not in the jar (build with mvn package)");
-                }
-                source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-        }
+    /** The first line of every script: the pod id range, as in the Rust core. */
+    static String header() {
+        return "local MAX_POD = '" + StatefulRedis.MAX_POD + "'\n";
+    }
+
+    private static Lua load(Path dir, String prelude, String name) throws IOException {
+        String source = prelude + read(dir, name + ".lua");
         return new Lua(name, source, sha1(source));
+    }
+
+    private static String read(Path dir, String file) throws IOException {
+        if (dir != null) {
+            return Files.readString(dir.resolve(file), StandardCharsets.UTF_8);
+        }
+        try (InputStream in = Scripts.class.getResourceAsStream("/scripts/" + file)) {
+            if (in == null) {
+                throw new IOException("script " + file + " is not in the jar (build with mvn package)");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     static String sha1(String text) {

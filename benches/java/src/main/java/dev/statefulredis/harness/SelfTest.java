@@ -149,6 +149,10 @@ final class SelfTest {
         eq("DATA wrote nothing", "not-a-pod", sr.raw().get(link).toCompletableFuture().join());
         sr.raw().hset(sr.schema().indexKey(ns, "d2"), "chat", "x").toCompletableFuture().join();
         code("get_link_service over a bad index", "DATA", () -> sr.getLinkService(ns, "d2"));
+        String index = sr.schema().indexKey(ns, "d3");
+        sr.raw().set(index, "not-an-index").toCompletableFuture().join();
+        names("set over an index of the wrong type", index, () -> sr.setLinkedPod(ns, "d3", "chat", 1, -1));
+        eq("... wrote no link", null, sr.getLinkedPod(ns, "d3", "chat").join());
     }
 
     private void batch() {
@@ -250,6 +254,18 @@ final class SelfTest {
             String code = HarnessException.codeOf(e);
             check(what, expected.equals(code), "expected " + expected + ", got " + code + ": "
                     + HarnessException.unwrap(e).getMessage());
+        }
+    }
+
+    /** DATA whose message names key, without the script location Redis appends. */
+    private void names(String what, String key, Supplier<CompletableFuture<?>> call) {
+        try {
+            Object value = call.get().join();
+            failures.add(what + ": expected DATA, got the value " + value);
+        } catch (RuntimeException e) {
+            String message = String.valueOf(HarnessException.unwrap(e).getMessage());
+            check(what, "DATA".equals(HarnessException.codeOf(e)) && message.contains(key) && !message.contains("script:"),
+                    HarnessException.codeOf(e) + ": " + message);
         }
     }
 

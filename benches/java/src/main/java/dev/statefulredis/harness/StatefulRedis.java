@@ -164,7 +164,8 @@ public final class StatefulRedis implements AutoCloseable {
 
     private <T> CompletableFuture<T> eval(Scripts.Lua script, ScriptOutputType type, String[] keys, String... args) {
         if (mode == Mode.AS_SHIPPED) {
-            return redis.<T>eval(script.source(), type, keys, args).toCompletableFuture();
+            return redis.<T>eval(script.source(), type, keys, args).toCompletableFuture()
+                    .exceptionallyCompose(e -> CompletableFuture.failedFuture(withoutScriptLocation(e)));
         }
         CompletableFuture<T> call = redis.<T>evalsha(script.sha(), type, keys, args).toCompletableFuture();
         // NOSCRIPT means the script did not run: load it and run it again.
@@ -173,6 +174,31 @@ public final class StatefulRedis implements AutoCloseable {
             if (cause instanceof RedisNoScriptException) {
                 return redis.scriptLoad(script.source()).toCompletableFuture()
                         .thenCompose(sha -> redis.<T>evalsha(script.sha(), type, keys, args).toCompletableFuture());
+            }
+            return CompletableFuture.failedFuture(cause);
+        }).exceptionallyCompose(e -> CompletableFuture.failedFuture(withoutScriptLocation(e)));
+    }
+
+    /**
+     * A DATA error raised by a script names its key; Redis appends where in which script
+     * it was raised (" script: <sha>, on @user_script:N."), which tells the caller nothing.
+     */
+    private static Throwable withoutScriptLocation(Throwable e) {
+        Throwable cause = HarnessException.unwrap(e);
+        String m = String.valueOf(cause.getMessage());
+        int at = m.indexOf(" script: ");
+        if (m.startsWith("DATA ") && at >= 0) {
+            return HarnessException.data(m.substring("DATA ".length(), at));
+        }
+        return cause;
+    }
+
+    /** WRONGTYPE from a plain command on key: DATA naming the key (SPEC section 4). */
+    private static <T> CompletableFuture<T> namingKey(String key, CompletableFuture<T> call) {
+        return call.exceptionallyCompose(e -> {
+            Throwable cause = HarnessException.unwrap(e);
+            if ("DATA".equals(HarnessException.codeOf(cause))) {
+                cause = HarnessException.data("key " + key + " holds a value of the wrong type for this operation");
             }
             return CompletableFuture.failedFuture(cause);
         });
@@ -193,21 +219,22 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
-        return redis.hset(schema.stateKey(ns, svc), Long.toString(pod), state).toCompletableFuture()
-                .thenApply(n -> null);
+        String key = schema.stateKey(ns, svc);
+        return namingKey(key, redis.hset(key, Long.toString(pod), state).toCompletableFuture()).thenApply(n -> null);
     }
 
-    /** 2. The state of every pod; fields that are not pod ids are skipped. */
+    /** 2. The state of every pod; fields that are not canonical pod ids are skipped. */
     public CompletableFuture<Map<Long, String>> getServiceState(String ns, String svc) {
         try {
             validateNsSvc(ns, svc);
         } catch (HarnessException e) {
             return fail(e);
         }
-        return redis.hgetall(schema.stateKey(ns, svc)).toCompletableFuture().thenApply(fields -> {
+        String key = schema.stateKey(ns, svc);
+        return namingKey(key, redis.hgetall(key).toCompletableFuture()).thenApply(fields -> {
             Map<Long, String> out = new TreeMap<>();
             fields.forEach((field, value) -> {
-                Long pod = parseDecimal(field);
+                Long pod = parsePodId(field);
                 if (pod != null) {
                     out.put(pod, value);
                 }
@@ -234,7 +261,8 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
-        return redis.get(schema.workloadKey(ns, svc)).toCompletableFuture();
+        String key = schema.workloadKey(ns, svc);
+        return namingKey(key, redis.get(key).toCompletableFuture());
     }
 
     /** 5. Workload states of several services; absent ones omitted. One MGET (standalone). */
@@ -281,7 +309,7 @@ public final class StatefulRedis implements AutoCloseable {
                 new String[] {schema.stateKey(ns, svc)}, Long.toString(pod), Long.toString(load), Long.toString(state));
     }
 
-    /** 7. Load records updated at or after freshSinceMs (null: all); other values left out. */
+    /** 7. Load records updated at or after freshSinceMs (null: all); other values and fields left out. */
     public CompletableFuture<Map<Long, PodLoad>> getPodLoads(String ns, String svc, Long freshSinceMs) {
         try {
             validateNsSvc(ns, svc);
@@ -289,10 +317,11 @@ public final class StatefulRedis implements AutoCloseable {
             return fail(e);
         }
         long since = freshSinceMs == null ? Long.MIN_VALUE : freshSinceMs;
-        return redis.hgetall(schema.stateKey(ns, svc)).toCompletableFuture().thenApply(fields -> {
+        String key = schema.stateKey(ns, svc);
+        return namingKey(key, redis.hgetall(key).toCompletableFuture()).thenApply(fields -> {
             Map<Long, PodLoad> out = new TreeMap<>();
             fields.forEach((field, value) -> {
-                Long pod = parseDecimal(field);
+                Long pod = parsePodId(field);
                 PodLoad load = pod == null ? null : PodLoad.parse(value);
                 if (load != null && load.updatedMs() >= since) {
                     out.put(pod, load);
@@ -334,7 +363,7 @@ public final class StatefulRedis implements AutoCloseable {
         }
         return this.<List<Object>>eval(scripts.trySetLinkedPod, ScriptOutputType.MULTI, new String[] {link, index},
                 svc, Long.toString(pod), Long.toString(persist))
-                .thenApply(reply -> new TrySet(((Long) reply.get(0)) == 1L, (Long) reply.get(1)));
+                .thenApply(reply -> new TrySet(((Long) reply.get(0)) == 1L, parsePod(link, (String) reply.get(1))));
     }
 
     /** 10. Links only if no link exists; returns the pod actually linked. */
@@ -349,12 +378,18 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
-        return linkIfAbsent(link, index, svc, pod, persist);
+        return linkIfAbsent(link, index, svc, pod, persist).thenApply(linked -> linked == null ? pod : linked);
     }
 
-    private CompletableFuture<Long> linkIfAbsent(String link, String index, String svc, long pod, long persist) {
-        return eval(scripts.setLinkedPodIfAbsent, ScriptOutputType.INTEGER, new String[] {link, index},
-                svc, Long.toString(pod), Long.toString(persist));
+    /**
+     * Runs set_linked_pod_if_absent.lua: links pod unless a link exists, and returns the pod
+     * linked after the call (it comes back as a string). With pod null it only returns (and
+     * refreshes, as "if absent" does) an existing link, or null when there is none.
+     */
+    private CompletableFuture<Long> linkIfAbsent(String link, String index, String svc, Long pod, long persist) {
+        return this.<String>eval(scripts.setLinkedPodIfAbsent, ScriptOutputType.VALUE, new String[] {link, index},
+                svc, pod == null ? "" : Long.toString(pod), Long.toString(persist))
+                .thenApply(linked -> parsePod(link, linked));
     }
 
     /** 11. The pod uid is linked to, persistent or temporary, or null. */
@@ -366,7 +401,7 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
-        return redis.get(link).toCompletableFuture().thenApply(value -> parsePod(link, value));
+        return namingKey(link, redis.get(link).toCompletableFuture()).thenApply(value -> parsePod(link, value));
     }
 
     /**
@@ -383,7 +418,7 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
-        CompletableFuture<String> value = redis.get(link).toCompletableFuture();
+        CompletableFuture<String> value = namingKey(link, redis.get(link).toCompletableFuture());
         CompletableFuture<Long> ttl = redis.pttl(link).toCompletableFuture();
         return value.thenCombine(ttl, (v, t) -> {
             Long pod = parsePod(link, v);
@@ -481,10 +516,10 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
-        return redis.hgetall(key).toCompletableFuture().thenApply(fields -> {
+        return namingKey(key, redis.hgetall(key).toCompletableFuture()).thenApply(fields -> {
             Map<String, Long> out = new TreeMap<>();
             fields.forEach((svc, value) -> {
-                Long pod = parseDecimal(value);
+                Long pod = parsePodId(value);
                 if (pod == null) {
                     throw HarnessException.data("key " + key + " field \"" + svc + "\" holds a value that is not a pod id");
                 }
@@ -496,8 +531,11 @@ public final class StatefulRedis implements AutoCloseable {
 
     /**
      * 17. The existing link (a temporary one refreshed as in 10), or a link to the
-     * least-loaded eligible pod made only if uid still has none. Two steps, as in the
-     * Rust core: read the loads with the server's clock, then set-if-absent.
+     * least-loaded eligible pod made only if uid still has none. As in the Rust core, no
+     * round trip writes a pod read in an earlier one (a link removed in between would come
+     * back): persist -1 reads the link with GET; persist > 0 returns and refreshes it with
+     * set_linked_pod_if_absent.lua and no pod. Without a link: read the loads with the
+     * server's clock, then set-if-absent with the pod chosen from them.
      */
     public CompletableFuture<Long> computeLinkedPod(String ns, String uid, String svc, long persist, RoutingPolicy policy) {
         String link, index, stateKey;
@@ -513,11 +551,12 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
-        return redis.get(link).toCompletableFuture().thenCompose(value -> {
-            Long current = parsePod(link, value);
+        CompletableFuture<Long> existing = persist == -1
+                ? namingKey(link, redis.get(link).toCompletableFuture()).thenApply(value -> parsePod(link, value))
+                : linkIfAbsent(link, index, svc, null, persist);
+        return existing.thenCompose(current -> {
             if (current != null) {
-                return persist > 0 ? linkIfAbsent(link, index, svc, current, persist)
-                        : CompletableFuture.completedFuture(current);
+                return CompletableFuture.completedFuture(current);
             }
             return this.<List<Object>>eval(scripts.readPodLoads, ScriptOutputType.MULTI, new String[] {stateKey})
                     .thenCompose(reply -> {
@@ -528,7 +567,7 @@ public final class StatefulRedis implements AutoCloseable {
                         Long best = null;
                         long bestLoad = 0;
                         for (int i = 0; i + 1 < flat.size(); i += 2) {
-                            Long pod = parseDecimal(String.valueOf(flat.get(i)));
+                            Long pod = parsePodId(String.valueOf(flat.get(i)));
                             PodLoad load = pod == null ? null : PodLoad.parse(String.valueOf(flat.get(i + 1)));
                             if (load == null || load.updatedMs() < oldest || load.state() > policy.maxState()) {
                                 continue;
@@ -597,12 +636,25 @@ public final class StatefulRedis implements AutoCloseable {
         }
     }
 
+    /**
+     * A pod id in canonical form: decimal digits without sign, spaces or leading zeros,
+     * within 0..MAX_POD (the range inputs are checked against), else null. "07" must not
+     * collide with "7", and an id beyond the range must not be misread.
+     */
+    static Long parsePodId(String s) {
+        if (s != null && s.length() > 1 && s.charAt(0) == '0') {
+            return null;
+        }
+        Long pod = parseDecimal(s);
+        return pod != null && pod <= MAX_POD ? pod : null;
+    }
+
     /** A link value read from key: a pod id, null, or DATA naming the key. */
     static Long parsePod(String key, String value) {
         if (value == null) {
             return null;
         }
-        Long pod = parseDecimal(value);
+        Long pod = parsePodId(value);
         if (pod == null) {
             throw HarnessException.data("key " + key + " holds a link that is not a pod id");
         }

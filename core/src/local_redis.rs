@@ -287,7 +287,7 @@ type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
 /// server it started is still shared by others.
 fn spawn_bound_to_process(mut command: Command) -> io::Result<Child> {
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
-    set_parent_death_signal(&mut command);
+    bind_to_this_process(&mut command);
     let spawner = SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<SpawnRequest>();
         std::thread::Builder::new()
@@ -312,8 +312,11 @@ fn spawn_bound_to_process(mut command: Command) -> io::Result<Child> {
 }
 
 #[cfg(target_os = "linux")]
-fn set_parent_death_signal(command: &mut Command) {
+fn bind_to_this_process(command: &mut Command) {
     use std::os::unix::process::CommandExt;
+    // Its own process group: a Ctrl-C at the terminal reaches only the parent,
+    // which decides when the server stops (after printing what it measured).
+    command.process_group(0);
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec only async-signal-safe calls (prctl,
     // getppid) are made, and nothing is allocated.
@@ -339,7 +342,7 @@ fn set_parent_death_signal(command: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_parent_death_signal(_command: &mut Command) {}
+fn bind_to_this_process(_command: &mut Command) {}
 
 fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind(("127.0.0.1", 0))?;

@@ -45,13 +45,14 @@ pub fn install() -> Result<(), CliError> {
                 }
             };
             runtime.block_on(async move {
-                let streams = (
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::hangup()),
+                let (int, term, hup) = (
+                    SignalKind::interrupt(),
+                    SignalKind::terminate(),
+                    SignalKind::hangup(),
                 );
-                let (mut int, mut term, mut hup) = match streams {
-                    (Ok(int), Ok(term), Ok(hup)) => (int, term, hup),
+                let streams = (signal(int), signal(term), signal(hup));
+                let (mut on_int, mut on_term, mut on_hup) = match streams {
+                    (Ok(a), Ok(b), Ok(c)) => (a, b, c),
                     (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                         let _ = ready_tx.send(Err(e.to_string()));
                         return;
@@ -59,12 +60,12 @@ pub fn install() -> Result<(), CliError> {
                 };
                 let _ = ready_tx.send(Ok(()));
                 loop {
-                    let signo = tokio::select! {
-                        _ = int.recv() => libc_signal::SIGINT,
-                        _ = term.recv() => libc_signal::SIGTERM,
-                        _ = hup.recv() => libc_signal::SIGHUP,
+                    let kind = tokio::select! {
+                        _ = on_int.recv() => int,
+                        _ = on_term.recv() => term,
+                        _ = on_hup.recv() => hup,
                     };
-                    on_signal(signo);
+                    on_signal(kind.as_raw_value());
                 }
             });
         })
@@ -73,13 +74,6 @@ pub fn install() -> Result<(), CliError> {
         .recv()
         .map_err(|_| CliError::new("INTERNAL", "the signal thread ended"))?
         .map_err(|e| CliError::new("INTERNAL", format!("cannot handle signals: {e}")))
-}
-
-/// Signal numbers (Linux and the BSDs agree on these three).
-mod libc_signal {
-    pub const SIGHUP: i32 = 1;
-    pub const SIGINT: i32 = 2;
-    pub const SIGTERM: i32 = 15;
 }
 
 fn on_signal(signo: i32) {

@@ -446,6 +446,7 @@ impl LocalCluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn alive(pid: u32) -> bool {
         // A zombie has exited already.
@@ -481,7 +482,6 @@ mod tests {
 
     #[test]
     fn the_private_folder_holds_a_pidfile_and_only_its_owner_enters() {
-        use std::os::unix::fs::PermissionsExt;
         let server = LocalRedis::start().expect("start");
         let pid: u32 = std::fs::read_to_string(server.dir().join("redis.pid"))
             .unwrap()
@@ -516,7 +516,6 @@ mod tests {
         assert!(reply.starts_with("-NOAUTH"), "{reply}");
         // With it (`command` authenticates).
         assert!(server.command(&["PING"]).unwrap().starts_with("+PONG"));
-        use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(server.dir().join("redis.conf"))
             .unwrap()
             .permissions()

@@ -741,6 +741,10 @@ fn dashboard(url: &str, args: DashboardArgs) -> Result<(), CliError> {
     runtime.block_on(async {
         let exec = connect(url).await?;
         set_alerts(&exec, &args.load.alerts)?;
+        // From the moment the address is printed, a signal stops serving cleanly.
+        let duration = Duration::from_secs_f64(args.duration_s.unwrap_or(args::MAX_SECONDS));
+        let limit = RunLimit::duration(duration);
+        shutdown::cancel_on_signal(limit.cancel.clone());
         let dash = Dashboard::start(&args.listen, exec.clone())
             .map_err(|m| CliError::new("CONFIG", m))?;
         if !dash.addr().ip().is_loopback() {
@@ -757,9 +761,6 @@ fn dashboard(url: &str, args: DashboardArgs) -> Result<(), CliError> {
             dash.addr(),
             if args.duration_s.is_some() { "" } else { "; Ctrl-C to stop" }
         );
-        let duration = Duration::from_secs_f64(args.duration_s.unwrap_or(args::MAX_SECONDS));
-        let limit = RunLimit::duration(duration);
-        shutdown::cancel_on_signal(limit.cancel.clone());
         let started = Instant::now();
         if let Some(spec) = &spec {
             if !args.load.no_prepare {

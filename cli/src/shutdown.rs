@@ -82,7 +82,10 @@ fn on_signal(signo: i32) {
         return;
     }
     // Waits while `main` is starting the server, so it is never missed.
-    drop(lock(&SERVER).take());
+    let mut server = lock(&SERVER);
+    drop(server.take());
+    // Exits with the lock held: `main`, failing meanwhile for want of a
+    // server, waits for it in `stop_server` instead of exiting with 1.
     std::process::exit(128 + signo);
 }
 

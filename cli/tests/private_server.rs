@@ -83,11 +83,11 @@ impl Dashboard {
             })
             .and_then(|port| port.parse().ok())
             .unwrap_or_else(|| panic!("no port in {first}"));
-        // Serving: the server is up.
+        // Serving: the server is up. (The pipe stays open: a closed one would
+        // fail the command's next write.)
+        let mut stdout = BufReader::new(cli.stdout.take().unwrap());
         let mut url = String::new();
-        BufReader::new(cli.stdout.take().unwrap())
-            .read_line(&mut url)
-            .unwrap();
+        stdout.read_line(&mut url).unwrap();
         assert!(url.starts_with("http://"), "{url}");
         let servers = redis_children(cli.id());
         assert_eq!(servers.len(), 1, "{servers:?}");
@@ -100,6 +100,7 @@ impl Dashboard {
         let mut rest = String::new();
         let reader = std::thread::spawn(move || {
             let _ = stderr.read_to_string(&mut rest);
+            let _ = stdout.read_to_string(&mut String::new());
             rest
         });
         Dashboard {
@@ -163,7 +164,7 @@ impl Drop for Leftover {
     }
 }
 
-/// SIGTERM and SIGHUP end the dashboard like Ctrl-C: exit 0, the server
+/// SIGINT (Ctrl-C), SIGTERM and SIGHUP end the dashboard alike: exit 0, the server
 /// stopped, its folder removed.
 fn ends_cleanly_on(signal_name: &str) {
     let mut dashboard = Dashboard::start(&format!("private-server-{signal_name}"));
@@ -177,6 +178,11 @@ fn ends_cleanly_on(signal_name: &str) {
         "{} is left behind",
         dashboard.server_dir.display()
     );
+}
+
+#[test]
+fn sigint_stops_the_private_server_and_removes_its_folder() {
+    ends_cleanly_on("INT");
 }
 
 #[test]
@@ -259,10 +265,9 @@ fn sigterm_before_the_run_ends_the_command_and_the_private_server() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = BufReader::new(cli.stderr.take().unwrap());
     let mut line = String::new();
-    BufReader::new(cli.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    stderr.read_line(&mut line).unwrap();
     assert!(line.contains("private redis-server"), "{line}");
     let servers = redis_children(cli.id());
     assert_eq!(servers.len(), 1, "{servers:?}");

@@ -52,7 +52,7 @@ kill -0 "$(cat "$OUT/server")" && echo yes > "$OUT/alive-before-cleanup"
 
 #[test]
 fn the_ci_trap_stops_the_servers_of_a_killed_test_and_nothing_else() {
-    let out = artifact_dir("ci-cleanup");
+    let out = artifact_dir(&format!("ci-cleanup-{}", std::process::id()));
     // Outside the run's root (a sibling under the same TMPDIR).
     let decoy = LocalRedis::start().expect("redis-server");
     let status = Command::new("bash")

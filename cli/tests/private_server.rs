@@ -10,7 +10,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{artifact_dir, BIN};
+use common::BIN;
+
+/// A fresh folder for one test, unique to this process.
+fn artifact_dir(name: &str) -> PathBuf {
+    common::artifact_dir(&format!("{name}-{}", std::process::id()))
+}
+
+/// The command under test, killed if the test fails before it ends.
+struct Cli(Child);
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// Whether `pid` is a running process (a zombie has exited already).
 fn alive(pid: u32) -> bool {
@@ -48,7 +63,7 @@ fn signal(pid: u32, name: &str) {
 
 /// A `stateful-redis dashboard` with its own private server, ready.
 struct Dashboard {
-    cli: Child,
+    cli: Cli,
     server_pid: u32,
     server_dir: PathBuf,
     port: u16,
@@ -60,7 +75,7 @@ impl Dashboard {
     fn start(name: &str) -> Dashboard {
         // A TMPDIR of its own: the server's folder is the one entry made there.
         let tmp = artifact_dir(name);
-        let mut cli = Command::new(BIN)
+        let mut cli = Cli(Command::new(BIN)
             .args(["dashboard", "--listen", "127.0.0.1:0"])
             .env_remove("STATEFUL_REDIS_URL")
             .env("TMPDIR", &tmp)
@@ -68,8 +83,8 @@ impl Dashboard {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(cli.stderr.take().unwrap());
+            .unwrap());
+        let mut stderr = BufReader::new(cli.0.stderr.take().unwrap());
         let mut first = String::new();
         stderr.read_line(&mut first).unwrap();
         assert!(first.contains("private redis-server"), "{first}");
@@ -85,11 +100,11 @@ impl Dashboard {
             .unwrap_or_else(|| panic!("no port in {first}"));
         // Serving: the server is up. (The pipe stays open: a closed one would
         // fail the command's next write.)
-        let mut stdout = BufReader::new(cli.stdout.take().unwrap());
+        let mut stdout = BufReader::new(cli.0.stdout.take().unwrap());
         let mut url = String::new();
         stdout.read_line(&mut url).unwrap();
         assert!(url.starts_with("http://"), "{url}");
-        let servers = redis_children(cli.id());
+        let servers = redis_children(cli.0.id());
         assert_eq!(servers.len(), 1, "{servers:?}");
         let entries: Vec<PathBuf> = std::fs::read_dir(&tmp)
             .unwrap()
@@ -115,7 +130,7 @@ impl Dashboard {
 
     /// Waits for the command to end; returns its exit code (None: a signal).
     fn wait(&mut self) -> Option<i32> {
-        let status = self.cli.wait().unwrap();
+        let status = self.cli.0.wait().unwrap();
         if let Some(reader) = self.stderr_reader.take() {
             self.stderr.push_str(&reader.join().unwrap());
         }
@@ -139,8 +154,8 @@ impl Dashboard {
 
 impl Drop for Dashboard {
     fn drop(&mut self) {
-        let _ = self.cli.kill();
-        let _ = self.cli.wait();
+        let _ = self.cli.0.kill();
+        let _ = self.cli.0.wait();
         kill_leftover(self.server_pid, &self.server_dir);
     }
 }
@@ -169,7 +184,7 @@ impl Drop for Leftover {
 fn ends_cleanly_on(signal_name: &str) {
     let mut dashboard = Dashboard::start(&format!("private-server-{signal_name}"));
     assert!(Path::new(&dashboard.server_dir).is_dir());
-    signal(dashboard.cli.id(), signal_name);
+    signal(dashboard.cli.0.id(), signal_name);
     let code = dashboard.wait();
     assert_eq!(code, Some(0), "stderr:\n{}", dashboard.stderr);
     dashboard.assert_server_ends();
@@ -198,7 +213,7 @@ fn sighup_stops_the_private_server_and_removes_its_folder() {
 #[test]
 fn sigkill_of_the_command_kills_the_private_server() {
     let mut dashboard = Dashboard::start("private-server-KILL");
-    signal(dashboard.cli.id(), "KILL");
+    signal(dashboard.cli.0.id(), "KILL");
     assert_eq!(dashboard.wait(), None);
     dashboard.assert_server_ends();
 }
@@ -208,7 +223,7 @@ fn sigkill_of_the_command_kills_the_private_server() {
 #[test]
 fn sigterm_stops_a_bench_run_early_and_the_private_server() {
     let tmp = artifact_dir("private-server-bench");
-    let mut cli = Command::new(BIN)
+    let mut cli = Cli(Command::new(BIN)
         .args([
             "bench",
             "--duration-s",
@@ -225,21 +240,22 @@ fn sigterm_stops_a_bench_run_early_and_the_private_server() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(cli.stderr.take().unwrap());
+        .unwrap());
+    let mut stderr = BufReader::new(cli.0.stderr.take().unwrap());
     // The first progress line: the run has started.
     let mut line = String::new();
     while !line.contains("progress: ") {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "stderr ended");
     }
-    let servers = redis_children(cli.id());
+    let servers = redis_children(cli.0.id());
     assert_eq!(servers.len(), 1, "{servers:?}");
     let _leftover = Leftover(servers[0], tmp.clone());
-    signal(cli.id(), "TERM");
-    let status = cli.wait().unwrap();
+    signal(cli.0.id(), "TERM");
+    let status = cli.0.wait().unwrap();
     let mut stdout = String::new();
-    cli.stdout
+    cli.0
+        .stdout
         .take()
         .unwrap()
         .read_to_string(&mut stdout)
@@ -256,7 +272,7 @@ fn sigterm_stops_a_bench_run_early_and_the_private_server() {
 #[test]
 fn sigterm_before_the_run_ends_the_command_and_the_private_server() {
     let tmp = artifact_dir("private-server-prepare");
-    let mut cli = Command::new(BIN)
+    let mut cli = Cli(Command::new(BIN)
         .args(["bench", "--uids", "10000000"])
         .env_remove("STATEFUL_REDIS_URL")
         .env("TMPDIR", &tmp)
@@ -264,16 +280,16 @@ fn sigterm_before_the_run_ends_the_command_and_the_private_server() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(cli.stderr.take().unwrap());
+        .unwrap());
+    let mut stderr = BufReader::new(cli.0.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     assert!(line.contains("private redis-server"), "{line}");
-    let servers = redis_children(cli.id());
+    let servers = redis_children(cli.0.id());
     assert_eq!(servers.len(), 1, "{servers:?}");
     let _leftover = Leftover(servers[0], tmp.clone());
-    signal(cli.id(), "TERM");
-    assert_eq!(cli.wait().unwrap().code(), Some(128 + 15));
+    signal(cli.0.id(), "TERM");
+    assert_eq!(cli.0.wait().unwrap().code(), Some(128 + 15));
     assert!(!alive(servers[0]));
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
@@ -296,7 +312,7 @@ fn the_private_server_needs_a_password_that_is_never_printed() {
     let n = stream.read(&mut reply).unwrap();
     let reply = String::from_utf8_lossy(&reply[..n]);
     assert!(reply.starts_with("-NOAUTH"), "{reply}");
-    signal(dashboard.cli.id(), "TERM");
+    signal(dashboard.cli.0.id(), "TERM");
     dashboard.wait();
     assert!(
         !dashboard.stderr.contains(&password),

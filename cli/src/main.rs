@@ -17,6 +17,9 @@ use stateful_redis_cli::progress::{Progress, ProgressMode};
 use stateful_redis_cli::workload::{self, RunLimit, WorkloadSpec};
 use stateful_redis_cli::{doctor, report, CliError};
 
+mod args;
+mod shutdown;
+
 #[derive(Parser)]
 #[command(
     name = "stateful-redis",
@@ -67,26 +70,26 @@ struct WorkloadArgs {
     /// Explicit mix, e.g. `get_linked_pod=80,set_linked_pod=20` (overrides the workload name).
     #[arg(long)]
     mix: Option<String>,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 64)]
+    /// Calls in flight at once (1 to 100000).
+    #[arg(long, default_value_t = 64, value_parser = args::count(1, 100_000), allow_negative_numbers = true)]
     concurrency: usize,
-    /// Distinct uids.
-    #[arg(long, default_value_t = 10_000)]
+    /// Distinct uids (1 to 10000000).
+    #[arg(long, default_value_t = 10_000, value_parser = args::count(1, 10_000_000), allow_negative_numbers = true)]
     uids: usize,
-    /// Namespaces the uids are spread over.
-    #[arg(long, default_value_t = 1)]
+    /// Namespaces the uids are spread over (1 to 10000).
+    #[arg(long, default_value_t = 1, value_parser = args::count(1, 10_000), allow_negative_numbers = true)]
     namespaces: usize,
-    /// Services per namespace.
-    #[arg(long, default_value_t = 4)]
+    /// Services per namespace (1 to 10000).
+    #[arg(long, default_value_t = 4, value_parser = args::count(1, 10_000), allow_negative_numbers = true)]
     services: usize,
-    /// Pods per service.
-    #[arg(long, default_value_t = 32)]
+    /// Pods per service (1 to 100000).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(i64).range(1..=100_000), allow_negative_numbers = true)]
     pods: i64,
-    /// Uids per batch_get_linked_pod call.
-    #[arg(long, default_value_t = 100)]
+    /// Uids per batch_get_linked_pod call (1 to 100000).
+    #[arg(long, default_value_t = 100, value_parser = args::count(1, 100_000), allow_negative_numbers = true)]
     batch_size: usize,
-    /// Share of link writes that are persistent (the rest get a TTL of 300 s).
-    #[arg(long, default_value_t = 0.5)]
+    /// Share of link writes that are persistent (the rest get a TTL of 300 s), 0 to 1.
+    #[arg(long, default_value_t = 0.5, value_parser = args::ratio, allow_hyphen_values = true)]
     persistent_ratio: f64,
     /// Skip the set-up (link half of the pairs) before the run.
     #[arg(long)]
@@ -107,14 +110,14 @@ struct BenchArgs {
     tcp_nodelay: bool,
     #[command(flatten)]
     load: WorkloadArgs,
-    /// Seconds to run (default 5; with --count: no time limit unless given).
-    #[arg(long)]
+    /// Seconds to run, up to 365 days (default 5; with --count: no time limit unless given).
+    #[arg(long, value_parser = args::seconds, allow_hyphen_values = true)]
     duration_s: Option<f64>,
-    /// Stop after this many calls.
-    #[arg(long)]
+    /// Stop after this many calls (at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
     count: Option<u64>,
-    /// Seconds of warm-up before measuring (not counted).
-    #[arg(long, default_value_t = 1.0)]
+    /// Seconds of warm-up before measuring (not counted), up to 365 days.
+    #[arg(long, default_value_t = 1.0, value_parser = args::seconds, allow_hyphen_values = true)]
     warmup_s: f64,
     /// Tokio runtime flavour: `current` (one thread, batches best) or `multi`.
     #[arg(long, default_value = "current")]
@@ -128,8 +131,8 @@ struct BenchArgs {
     /// Record the monitor's snapshots (JSON lines) into this file.
     #[arg(long)]
     record: Option<PathBuf>,
-    /// Milliseconds between recorded snapshots.
-    #[arg(long, default_value_t = 1000)]
+    /// Milliseconds between recorded snapshots (10 to 86400000).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=86_400_000), allow_negative_numbers = true)]
     record_interval_ms: u64,
 }
 
@@ -152,8 +155,8 @@ struct DashboardArgs {
     workload: Option<String>,
     #[command(flatten)]
     load: WorkloadArgs,
-    /// Stop after this many seconds (default: until Ctrl-C).
-    #[arg(long)]
+    /// Stop after this many seconds, up to 365 days (default: until Ctrl-C).
+    #[arg(long, value_parser = args::seconds, allow_hyphen_values = true)]
     duration_s: Option<f64>,
 }
 
@@ -189,7 +192,7 @@ enum LinkCmd {
         /// -1: delete now; > 0: keep it readable as a temporary link this long.
         #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
         keep: i64,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         pod: Option<i64>,
     },
     /// The persistent links of UID, by service (get_link_service).
@@ -239,7 +242,7 @@ enum LoadCmd {
     Get {
         ns: String,
         svc: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         fresh_since_ms: Option<i64>,
     },
     /// Write a load record (stamped with the server's clock).
@@ -250,7 +253,7 @@ enum LoadCmd {
         pod: i64,
         #[arg(allow_hyphen_values = true)]
         load: i64,
-        #[arg(default_value_t = 0)]
+        #[arg(default_value_t = 0, allow_hyphen_values = true)]
         state: i64,
     },
 }
@@ -263,16 +266,27 @@ struct ComputeArgs {
     #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
     persist: i64,
     /// Load records older than this are ignored.
-    #[arg(long, default_value_t = 60_000)]
+    #[arg(long, default_value_t = 60_000, allow_hyphen_values = true)]
     max_age_ms: i64,
     /// Pods in a worse state than this are not chosen.
-    #[arg(long, default_value_t = i64::MAX)]
+    #[arg(long, default_value_t = i64::MAX, allow_hyphen_values = true)]
     max_state: i64,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let result = shutdown::install().and_then(|()| {
+        // Stops the private server even when `run` panics.
+        struct StopServer;
+        impl Drop for StopServer {
+            fn drop(&mut self) {
+                shutdown::stop_server();
+            }
+        }
+        let _stop = StopServer;
+        run(cli)
+    });
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("stateful-redis: {e}");
@@ -281,12 +295,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// The server to talk to, and the private one kept alive while we run.
-fn server_url(url: Option<String>) -> Result<(String, Option<LocalRedis>), CliError> {
+/// The server to talk to; a private one is kept in `shutdown` until the end.
+fn server_url(url: Option<String>) -> Result<String, CliError> {
     if let Some(url) = url.or_else(|| std::env::var(stateful_redis::config::URL_ENV).ok()) {
-        return Ok((url, None));
+        return Ok(url);
     }
-    let server = LocalRedis::start().map_err(|e| {
+    // Held while starting, so a signal handled meanwhile still stops the server.
+    let mut slot = shutdown::server_slot();
+    // A password keeps other local users out (docs/cli.md).
+    let server = LocalRedis::builder().password().start().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             CliError::new(
                 "CONNECTION",
@@ -303,9 +320,11 @@ fn server_url(url: Option<String>) -> Result<(String, Option<LocalRedis>), CliEr
     })?;
     eprintln!(
         "stateful-redis: no --url given: started a private redis-server on {} for this command",
-        server.url()
+        server.address()
     );
-    Ok((server.url(), Some(server)))
+    let url = server.url();
+    *slot = Some(server);
+    Ok(url)
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -313,7 +332,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     if let Command::Report(args) = &cli.command {
         return report_cmd(args, cli.json).map(|()| ExitCode::SUCCESS);
     }
-    let (url, _server) = server_url(cli.url)?;
+    let url = server_url(cli.url)?;
     let json = cli.json;
     match cli.command {
         Command::Report(_) => unreachable!("handled above"),
@@ -530,17 +549,12 @@ fn workload_spec(name: &str, args: &WorkloadArgs) -> Result<WorkloadSpec, CliErr
             .with_mix(mix)
             .map_err(|m| CliError::new("INVALID_ARGUMENT", m))?;
     }
-    spec.uids = args.uids.max(1);
-    spec.namespaces = args.namespaces.max(1);
-    spec.services = args.services.max(1);
-    spec.pods = args.pods.max(1);
-    spec.batch_size = args.batch_size.max(1);
-    if !(0.0..=1.0).contains(&args.persistent_ratio) {
-        return Err(CliError::new(
-            "INVALID_ARGUMENT",
-            "--persistent-ratio must be between 0 and 1",
-        ));
-    }
+    // Ranges are checked by the parsers (args.rs).
+    spec.uids = args.uids;
+    spec.namespaces = args.namespaces;
+    spec.services = args.services;
+    spec.pods = args.pods;
+    spec.batch_size = args.batch_size;
     spec.persistent_ratio = args.persistent_ratio;
     Ok(spec)
 }
@@ -565,16 +579,6 @@ fn set_alerts(exec: &Executor, alerts: &[String]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Sets `cancel` on Ctrl-C.
-fn cancel_on_ctrl_c(limit: &RunLimit) {
-    let cancel = limit.cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.store(true, Ordering::Relaxed);
-        }
-    });
-}
-
 fn bench(url: &str, args: BenchArgs, json: bool) -> Result<(), CliError> {
     let spec = workload_spec(&args.workload, &args.load)?;
     let mode = ProgressMode::parse(&args.progress)
@@ -594,7 +598,7 @@ fn bench(url: &str, args: BenchArgs, json: bool) -> Result<(), CliError> {
         }
     }
     .map_err(|e| CliError::new("INTERNAL", e.to_string()))?;
-    let concurrency = args.load.concurrency.max(1);
+    let concurrency = args.load.concurrency;
     runtime.block_on(async {
         let exec = connect_with(url, args.tcp_nodelay).await?;
         set_alerts(&exec, &args.load.alerts)?;
@@ -627,23 +631,20 @@ fn bench(url: &str, args: BenchArgs, json: bool) -> Result<(), CliError> {
                     })?;
                 }
                 let _ = std::fs::remove_file(path);
-                Some(exec.start_recording(
-                    path,
-                    Duration::from_millis(args.record_interval_ms.max(10)),
-                )?)
+                Some(exec.start_recording(path, Duration::from_millis(args.record_interval_ms))?)
             }
             None => None,
         };
         let limit = RunLimit {
             duration: Duration::from_secs_f64(match (args.duration_s, args.count) {
-                (Some(seconds), _) => seconds.max(0.0),
-                (None, Some(_)) => 365.0 * 86_400.0,
+                (Some(seconds), _) => seconds,
+                (None, Some(_)) => args::MAX_SECONDS,
                 (None, None) => 5.0,
             }),
             max_ops: args.count,
             cancel: RunLimit::duration(Duration::ZERO).cancel,
         };
-        cancel_on_ctrl_c(&limit);
+        shutdown::cancel_on_signal(limit.cancel.clone());
         let progress = Progress::start(mode, exec.clone(), args.count);
         let result = workload::run_with(&exec, &spec, concurrency, limit).await;
         progress.finish().await;
@@ -740,6 +741,10 @@ fn dashboard(url: &str, args: DashboardArgs) -> Result<(), CliError> {
     runtime.block_on(async {
         let exec = connect(url).await?;
         set_alerts(&exec, &args.load.alerts)?;
+        // From the moment the address is printed, a signal stops serving cleanly.
+        let duration = Duration::from_secs_f64(args.duration_s.unwrap_or(args::MAX_SECONDS));
+        let limit = RunLimit::duration(duration);
+        shutdown::cancel_on_signal(limit.cancel.clone());
         let dash = Dashboard::start(&args.listen, exec.clone())
             .map_err(|m| CliError::new("CONFIG", m))?;
         if !dash.addr().ip().is_loopback() {
@@ -756,16 +761,13 @@ fn dashboard(url: &str, args: DashboardArgs) -> Result<(), CliError> {
             dash.addr(),
             if args.duration_s.is_some() { "" } else { "; Ctrl-C to stop" }
         );
-        let duration = Duration::from_secs_f64(args.duration_s.unwrap_or(365.0 * 86_400.0));
-        let limit = RunLimit::duration(duration);
-        cancel_on_ctrl_c(&limit);
         let started = Instant::now();
         if let Some(spec) = &spec {
             if !args.load.no_prepare {
                 workload::prepare(&exec, spec).await?;
                 exec.reset_metrics();
             }
-            workload::run_with(&exec, spec, args.load.concurrency.max(1), limit.clone()).await;
+            workload::run_with(&exec, spec, args.load.concurrency, limit.clone()).await;
         }
         while !limit.cancel.load(Ordering::Relaxed) && started.elapsed() < duration {
             tokio::time::sleep(Duration::from_millis(100)).await;

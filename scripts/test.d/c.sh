@@ -45,7 +45,8 @@ start_redis() {
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
     mkdir -p "$WORK/redis"
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-      --enable-debug-command local --dir "$WORK/redis" >"$WORK/redis.log" 2>&1 &
+      --enable-debug-command local --dir "$WORK/redis" --pidfile "$WORK/redis/redis.pid" \
+      >"$WORK/redis.log" 2>&1 &
     REDIS_PID=$!
     for _ in $(seq 1 50); do
       if redis-cli -p "$port" ping >/dev/null 2>&1; then

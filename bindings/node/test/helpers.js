@@ -39,11 +39,12 @@ async function freeClusterPort() {
 /** Starts `redis-server` (extra config lines as arguments); resolves when ready. */
 async function startRedis(extra = [], port = 0) {
   port = port || (await freePort())
-  // The `stateful-redis-` prefix lets .ci/run clean up after a crashed test.
+  // Under $TMPDIR with a pidfile: .ci/run stops the server if this process
+  // dies first (scripts/lib/private-root.sh).
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stateful-redis-node-'))
   const child = spawn('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--enable-debug-command', 'local', '--dir', dir, ...extra,
+    '--enable-debug-command', 'local', '--dir', dir, '--pidfile', path.join(dir, 'redis.pid'), ...extra,
   ], { stdio: ['ignore', 'pipe', 'inherit'] })
   await new Promise((resolve, reject) => {
     let out = ''

@@ -46,6 +46,8 @@ class RedisServer:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--enable-debug-command", "local", "--dir", self.dir,
+             # .ci/run stops the server named here if this process dies first.
+             "--pidfile", os.path.join(self.dir, "redis.pid"),
              *extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = self.client()

@@ -246,11 +246,22 @@ async fn open_cluster(config: &Config) -> redis::RedisResult<ClusterConnection> 
     builder.build()?.get_async_connection().await
 }
 
-/// Whether a standalone-configured server is in fact a cluster node.
+/// Whether a standalone-configured server is in fact a cluster node. A user the
+/// ACL does not allow `INFO` (the operations do not need it) is taken to be on
+/// a standalone server: see "Access control" in `docs/reliability.md`.
 pub(crate) async fn is_cluster_node(connection: &mut Connection) -> redis::RedisResult<bool> {
-    let info: String = redis::cmd("INFO")
+    let info: redis::RedisResult<String> = redis::cmd("INFO")
         .arg("cluster")
         .query_async(connection)
-        .await?;
-    Ok(info.contains("cluster_enabled:1"))
+        .await;
+    match info {
+        Ok(info) => Ok(info.contains("cluster_enabled:1")),
+        Err(e) if is_no_perm(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A command the ACL refused (`NOPERM`).
+pub(crate) fn is_no_perm(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm)
 }

@@ -1,0 +1,237 @@
+//! The minimal ACL rule of `docs/reliability.md` ("Access control"): a user
+//! with exactly that rule connects and runs all 17 operations; a user missing
+//! one of its commands still connects, and the operations that need the command
+//! fail with `AUTH`. The rule lives only in the docs; these tests parse it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{config_for, start_server, NS};
+use stateful_redis::local_redis::LocalRedis;
+use stateful_redis::{Config, Error, ErrorCode, Executor, RoutingPolicy};
+
+const USER: &str = "router";
+const PASSWORD: &str = "acl-test-Pw-81";
+
+/// The documented rule: the words after `ACL SETUSER <user>`.
+fn documented_rule() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/reliability.md");
+    let docs = std::fs::read_to_string(path).unwrap();
+    let rules: Vec<&str> = docs
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("ACL SETUSER <user> "))
+        .collect();
+    assert_eq!(
+        rules.len(),
+        1,
+        "one `ACL SETUSER <user> ...` line in {path}"
+    );
+    rules[0]
+        .split_whitespace()
+        .map(|word| word.replace("<password>", PASSWORD))
+        .collect()
+}
+
+/// The commands the rule allows (`+get` -> `get`, `+script|load` -> `script|load`).
+fn allowed_commands(rule: &[String]) -> Vec<String> {
+    rule.iter()
+        .filter_map(|w| w.strip_prefix('+'))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn set_user(server: &LocalRedis, rule: &[String]) {
+    let mut args = vec!["ACL", "SETUSER", USER, "reset"];
+    args.extend(rule.iter().map(String::as_str));
+    let reply = server.command(&args).unwrap();
+    assert!(reply.starts_with("+OK"), "ACL SETUSER {rule:?}: {reply}");
+}
+
+fn user_config(server: &LocalRedis) -> Config {
+    config_for(server)
+        .username(USER)
+        .password(PASSWORD)
+        .build()
+        .unwrap()
+}
+
+/// Every operation, on both branches of the scripts (persistent and temporary
+/// links, removal with and without `keep`, a link that is absent), after the
+/// script cache was flushed so that `EVAL` is needed too. Returns each call's
+/// outcome, named.
+async fn every_operation(
+    server: &LocalRedis,
+    exec: &Executor,
+) -> Vec<(&'static str, Result<(), Error>)> {
+    server.command(&["SCRIPT", "FLUSH"]).unwrap();
+    let mut out: Vec<(&'static str, Result<(), Error>)> = Vec::new();
+    macro_rules! call {
+        ($name:literal, $call:expr) => {
+            out.push(($name, $call.await.map(|_| ())))
+        };
+    }
+    call!(
+        "set_service_state",
+        exec.set_service_state(NS, "chat", 1, "up")
+    );
+    call!("get_service_state", exec.get_service_state(NS, "chat"));
+    call!(
+        "set_workload_state",
+        exec.set_workload_state(NS, "chat", "up")
+    );
+    call!("get_workload_state", exec.get_workload_state(NS, "chat"));
+    call!(
+        "get_workload_states",
+        exec.get_workload_states(NS, &["chat", "game"])
+    );
+    call!("set_pod_load", exec.set_pod_load(NS, "chat", 1, 10, 0));
+    call!("get_pod_loads", exec.get_pod_loads(NS, "chat", None));
+    call!(
+        "set_linked_pod",
+        exec.set_linked_pod(NS, "u1", "chat", 1, -1)
+    );
+    call!(
+        "set_linked_pod",
+        exec.set_linked_pod(NS, "u2", "chat", 1, 60)
+    );
+    call!(
+        "try_set_linked_pod",
+        exec.try_set_linked_pod(NS, "u1", "chat", 2, -1)
+    );
+    call!(
+        "try_set_linked_pod",
+        exec.try_set_linked_pod(NS, "u3", "chat", 2, 60)
+    );
+    call!(
+        "set_linked_pod_if_absent",
+        exec.set_linked_pod_if_absent(NS, "u2", "chat", 3, 120)
+    );
+    call!(
+        "set_linked_pod_if_absent",
+        exec.set_linked_pod_if_absent(NS, "u4", "chat", 3, -1)
+    );
+    call!("get_linked_pod", exec.get_linked_pod(NS, "u1", "chat"));
+    call!(
+        "get_linked_pod_if_persist",
+        exec.get_linked_pod_if_persist(NS, "u1", "chat")
+    );
+    call!(
+        "batch_get_linked_pod",
+        exec.batch_get_linked_pod(NS, &["u1", "u2", "u9"], "chat")
+    );
+    call!("get_link_service", exec.get_link_service(NS, "u1"));
+    call!(
+        "compute_linked_pod",
+        exec.compute_linked_pod(NS, "u5", "chat", -1, RoutingPolicy::default())
+    );
+    call!(
+        "remove_linked_pod",
+        exec.remove_linked_pod(NS, "u1", "chat", -1)
+    );
+    call!(
+        "remove_linked_pod",
+        exec.remove_linked_pod(NS, "u4", "chat", 30)
+    );
+    call!(
+        "remove_linked_pod",
+        exec.remove_linked_pod(NS, "u9", "chat", -1)
+    );
+    call!(
+        "remove_linked_pod_with_id",
+        exec.remove_linked_pod_with_id(NS, "u5", "chat", -1, 1)
+    );
+    out
+}
+
+/// The commands the library's scripts call.
+fn script_commands() -> Vec<String> {
+    let mut commands = Vec::new();
+    for script in stateful_redis::scripts::all() {
+        for call in ["redis.call(", "redis.pcall("] {
+            for rest in script.source.split(call).skip(1) {
+                let name: String = rest
+                    .trim_start_matches(['\'', '"'])
+                    .chars()
+                    .take_while(char::is_ascii_alphabetic)
+                    .collect();
+                commands.push(name.to_lowercase());
+            }
+        }
+    }
+    commands.sort();
+    commands.dedup();
+    commands
+}
+
+#[test]
+fn the_rule_allows_every_command_the_scripts_call() {
+    let allowed = allowed_commands(&documented_rule());
+    let scripts = script_commands();
+    assert!(scripts.contains(&"get".to_string()), "{scripts:?}");
+    for command in scripts {
+        assert!(
+            allowed.contains(&command),
+            "a script calls {command}, which the ACL rule in docs/reliability.md lacks"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_with_exactly_the_documented_rule_runs_every_operation() {
+    let server = start_server();
+    set_user(&server, &documented_rule());
+    let exec = Executor::connect(user_config(&server)).await.unwrap();
+    for (name, result) in every_operation(&server, &exec).await {
+        result.unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    // Reconnecting (AUTH on a new connection) needs nothing more.
+    let killed = server.command(&["CLIENT", "KILL", "USER", USER]).unwrap();
+    assert!(!killed.starts_with(":0"), "{killed}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Err(e) = exec.get_linked_pod(NS, "u1", "chat").await {
+        assert!(Instant::now() < deadline, "no reconnect: {e}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for (name, result) in every_operation(&server, &exec).await {
+        result.unwrap_or_else(|e| panic!("after a reconnect, {name}: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_missing_one_command_connects_and_gets_auth_where_it_is_needed() {
+    let server = start_server();
+    let rule = documented_rule();
+    for missing in allowed_commands(&rule) {
+        let without: Vec<String> = rule
+            .iter()
+            .filter(|w| w.strip_prefix('+').map(str::to_lowercase) != Some(missing.clone()))
+            .cloned()
+            .collect();
+        set_user(&server, &without);
+        server.command(&["FLUSHALL"]).unwrap();
+        let exec = Executor::connect(user_config(&server))
+            .await
+            .unwrap_or_else(|e| panic!("without {missing}, connect failed: {e}"));
+        let outcomes = every_operation(&server, &exec).await;
+        let failed: Vec<_> = outcomes.iter().filter(|(_, r)| r.is_err()).collect();
+        for (name, result) in &failed {
+            let err = result.as_ref().unwrap_err();
+            assert_eq!(
+                err.code(),
+                ErrorCode::Auth,
+                "without {missing}, {name}: {err}"
+            );
+            assert!(!err.retryable(), "without {missing}, {name}: {err:?}");
+        }
+        if missing == "script|load" {
+            // Scripts then load on first use (EVAL after NOSCRIPT).
+            assert!(failed.is_empty(), "without {missing}: {failed:?}");
+        } else {
+            assert!(
+                !failed.is_empty(),
+                "{missing} is in the rule but nothing needed it"
+            );
+        }
+    }
+}

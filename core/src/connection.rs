@@ -150,7 +150,9 @@ impl ReplyWatch<'_> {
         if let Some(started) = self.started.take() {
             let pooled = self.pooled;
             let ns = started.saturating_duration_since(pooled.origin).as_nanos() as u64;
-            pooled.last_reply_ns.store(ns.max(1), Ordering::Relaxed);
+            // Only forward: a late reply of an older request must not make
+            // the connection look silent since that older send.
+            pooled.last_reply_ns.fetch_max(ns.max(1), Ordering::Relaxed);
         }
     }
 }
@@ -264,4 +266,35 @@ pub(crate) async fn is_cluster_node(connection: &mut Connection) -> redis::Redis
 /// A command the ACL refused (`NOPERM`).
 pub(crate) fn is_no_perm(e: &redis::RedisError) -> bool {
     e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection that never connects (lazy, to a port nobody listens on):
+    /// only its reply stamps are used.
+    fn pooled() -> PooledConnection {
+        let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
+        let manager =
+            ConnectionManager::new_lazy_with_config(client, ConnectionManagerConfig::new())
+                .unwrap();
+        PooledConnection::new(Connection::Standalone(manager), None)
+    }
+
+    #[tokio::test]
+    async fn a_late_reply_of_an_older_request_does_not_move_the_stamp_back() {
+        let pooled = pooled();
+        let stall_after = Duration::from_secs(1);
+        let older = pooled.watch(stall_after);
+        // Instants are monotonic: the newer request is sent strictly later.
+        std::thread::sleep(Duration::from_millis(2));
+        let newer = pooled.watch(stall_after);
+        newer.replied();
+        let stamp = pooled.last_reply_ns.load(Ordering::Relaxed);
+        assert!(stamp > 0);
+        // The older request's reply comes last.
+        older.replied();
+        assert_eq!(pooled.last_reply_ns.load(Ordering::Relaxed), stamp);
+    }
 }

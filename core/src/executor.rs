@@ -452,16 +452,16 @@ impl Executor {
             let watch = pooled.watch(stall_after);
             let result = request.send::<T>(&mut connection).await;
             if connection::answered(&result) {
-                watch.replied();
-            } else {
-                drop(watch);
+                if watch.replied() {
+                    // The first reply since the connection was re-established.
+                    self.inner.monitor.reconnect();
+                }
+            } else if let Err(e) = &result {
+                watch.failed(e);
             }
             match result {
                 Ok(value) => return Ok(value),
                 Err(e) => {
-                    if e.is_io_error() {
-                        self.inner.monitor.reconnect();
-                    }
                     if may_retry(op, &e) && attempt < retry.max_attempts {
                         let backoff = retry.backoff(attempt + 1);
                         self.inner.monitor.pool_wait(backoff);

@@ -76,6 +76,8 @@ const LOST: u64 = 1;
 
 pub(crate) struct PooledConnection {
     pub(crate) connection: Connection,
+    /// Unique in the process (tests tell connections apart by it).
+    pub(crate) id: u64,
     origin: Instant,
     /// The last news of the connection, in one word so that a reply and a
     /// failure are judged against each other atomically (see
@@ -96,8 +98,10 @@ pub(crate) struct PooledConnection {
 
 impl PooledConnection {
     fn new(connection: Connection, connecting_until: Option<Instant>) -> PooledConnection {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         PooledConnection {
             connection,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             origin: Instant::now(),
             reply_state: AtomicU64::new(0),
             stalled: AtomicBool::new(false),

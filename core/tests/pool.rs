@@ -91,3 +91,78 @@ async fn reconnects_count_connections_re_established_not_failed_calls() {
     assert_eq!(reconnects, reopened, "{failed} failed calls");
     assert_eq!(exec.connections_replaced(), 0);
 }
+
+/// `optimize_connection_pool` opens its new connections, then puts them in the
+/// pool as it is *then*: a stalled connection replaced while it waited stays
+/// replaced, and two calls at once add what the target needs, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn growing_the_pool_keeps_a_replacement_made_meanwhile() {
+    let server = start_server();
+    let proxy = common::proxy::Proxy::start(server.port()).await;
+    let exec = Executor::connect(
+        stateful_redis::Config::builder()
+            .url(proxy.url())
+            .command_timeout(Duration::from_millis(400))
+            // Long: the new connections wait behind the stalled proxy.
+            .connect_timeout(Duration::from_secs(20))
+            .connections(1)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // About 200 calls in flight at the peak: the pool should grow (one
+    // connection per 64).
+    let calls = (0..200).map(|_| exec.get_linked_pod(NS, "u1", "chat"));
+    for result in common::futures_join(calls).await {
+        result.unwrap();
+    }
+    let peak = exec.metrics().pool.in_flight_peak;
+    assert!(peak > 64, "peak {peak}");
+    let expected = peak.div_ceil(64) as usize;
+    let [stalled] = exec.pool_connection_ids()[..] else {
+        panic!("one connection")
+    };
+
+    proxy.stall(true);
+    let accepted = proxy.accepted();
+    let optimizers: Vec<_> = (0..2)
+        .map(|_| {
+            let exec = exec.clone();
+            tokio::spawn(async move { exec.optimize_connection_pool().await })
+        })
+        .collect();
+    // Both are opening their first new connection: their view of the pool is
+    // taken.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proxy.accepted() < accepted + 2 {
+        assert!(Instant::now() < deadline, "the optimizers opened nothing");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Meanwhile the connection stalls and is replaced.
+    let err = exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
+    assert_eq!(err.code(), stateful_redis::ErrorCode::Timeout, "{err}");
+    let _ = exec.get_linked_pod(NS, "u1", "chat").await;
+    assert_eq!(exec.connections_replaced(), 1);
+    let [replacement] = exec.pool_connection_ids()[..] else {
+        panic!("one connection")
+    };
+    assert_ne!(replacement, stalled);
+
+    proxy.stall(false);
+    for optimizer in optimizers {
+        let change = optimizer.await.unwrap().unwrap();
+        assert_eq!(change.connections_after as usize, expected, "{change:?}");
+    }
+    let pool = exec.pool_connection_ids();
+    assert_eq!(pool.len(), expected, "{pool:?}");
+    assert!(
+        pool.contains(&replacement),
+        "the replacement was lost: {pool:?}"
+    );
+    assert!(
+        !pool.contains(&stalled),
+        "the stalled connection is back: {pool:?}"
+    );
+    exec.get_linked_pod(NS, "u1", "chat").await.unwrap();
+}

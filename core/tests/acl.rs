@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{config_for, start_server, NS};
 use stateful_redis::local_redis::LocalRedis;
-use stateful_redis::{Config, Error, ErrorCode, Executor, RoutingPolicy};
+use stateful_redis::{Config, Error, ErrorCode, Executor, KeySchema, RoutingPolicy};
 
 const USER: &str = "router";
 const PASSWORD: &str = "acl-test-Pw-81";
@@ -56,19 +56,19 @@ fn user_config(server: &LocalRedis) -> Config {
         .unwrap()
 }
 
+/// One call's name, outcome, and whether `DATA` is its right outcome.
+type Outcome = (&'static str, Result<(), Error>, bool);
+
 /// Every operation, on both branches of the scripts (persistent and temporary
-/// links, removal with and without `keep`, a link that is absent), after the
-/// script cache was flushed so that `EVAL` is needed too. Returns each call's
-/// outcome, named.
-async fn every_operation(
-    server: &LocalRedis,
-    exec: &Executor,
-) -> Vec<(&'static str, Result<(), Error>)> {
+/// links, removal with and without `keep`, a link that is absent, a link key
+/// holding the wrong type), after the script cache was flushed so that `EVAL`
+/// is needed too.
+async fn every_operation(server: &LocalRedis, exec: &Executor) -> Vec<Outcome> {
     server.command(&["SCRIPT", "FLUSH"]).unwrap();
-    let mut out: Vec<(&'static str, Result<(), Error>)> = Vec::new();
+    let mut out: Vec<Outcome> = Vec::new();
     macro_rules! call {
         ($name:literal, $call:expr) => {
-            out.push(($name, $call.await.map(|_| ())))
+            out.push(($name, $call.await.map(|_| ()), false))
         };
     }
     call!(
@@ -141,21 +141,39 @@ async fn every_operation(
         "remove_linked_pod_with_id",
         exec.remove_linked_pod_with_id(NS, "u5", "chat", -1, 1)
     );
+    // A link key holding a hash: DATA (reporting it may take more commands).
+    let key = KeySchema::Default.link_key(NS, "w1", "chat");
+    server.command(&["HSET", &key, "f", "v"]).unwrap();
+    let wrong_type = exec.set_linked_pod(NS, "w1", "chat", 1, -1).await;
+    out.push(("set_linked_pod on a hash", wrong_type.map(|_| ()), true));
     out
 }
 
-/// The commands the library's scripts call.
+/// Whether a call ended as it does with every permission.
+fn as_expected((_, result, data): &Outcome) -> bool {
+    match result {
+        Ok(()) => !data,
+        Err(e) => *data && e.code() == ErrorCode::Data,
+    }
+}
+
+/// The commands the library's scripts name: the first argument of
+/// `redis.call`/`redis.pcall`, or the second of a `call_on(key, 'CMD', ...)`
+/// helper, when it is a string literal.
 fn script_commands() -> Vec<String> {
+    let literal = |arg: &str| -> Option<String> {
+        let name = arg.trim().strip_prefix(['\'', '"'])?;
+        let name: String = name.chars().take_while(char::is_ascii_alphabetic).collect();
+        (!name.is_empty()).then(|| name.to_lowercase())
+    };
     let mut commands = Vec::new();
     for script in stateful_redis::scripts::all() {
-        for call in ["redis.call(", "redis.pcall("] {
-            for rest in script.source.split(call).skip(1) {
-                let name: String = rest
-                    .trim_start_matches(['\'', '"'])
-                    .chars()
-                    .take_while(char::is_ascii_alphabetic)
-                    .collect();
-                commands.push(name.to_lowercase());
+        let source: &str = &script.source;
+        for (call, position) in [("redis.call(", 0), ("redis.pcall(", 0), ("call_on(", 1)] {
+            for rest in source.split(call).skip(1) {
+                if let Some(name) = rest.split(',').nth(position).and_then(literal) {
+                    commands.push(name);
+                }
             }
         }
     }
@@ -182,8 +200,8 @@ async fn a_user_with_exactly_the_documented_rule_runs_every_operation() {
     let server = start_server();
     set_user(&server, &documented_rule());
     let exec = Executor::connect(user_config(&server)).await.unwrap();
-    for (name, result) in every_operation(&server, &exec).await {
-        result.unwrap_or_else(|e| panic!("{name}: {e}"));
+    for outcome in every_operation(&server, &exec).await {
+        assert!(as_expected(&outcome), "{outcome:?}");
     }
     // Reconnecting (AUTH on a new connection) needs nothing more.
     let killed = server.command(&["CLIENT", "KILL", "USER", USER]).unwrap();
@@ -193,8 +211,8 @@ async fn a_user_with_exactly_the_documented_rule_runs_every_operation() {
         assert!(Instant::now() < deadline, "no reconnect: {e}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for (name, result) in every_operation(&server, &exec).await {
-        result.unwrap_or_else(|e| panic!("after a reconnect, {name}: {e}"));
+    for outcome in every_operation(&server, &exec).await {
+        assert!(as_expected(&outcome), "after a reconnect: {outcome:?}");
     }
 }
 
@@ -214,8 +232,8 @@ async fn a_user_missing_one_command_connects_and_gets_auth_where_it_is_needed() 
             .await
             .unwrap_or_else(|e| panic!("without {missing}, connect failed: {e}"));
         let outcomes = every_operation(&server, &exec).await;
-        let failed: Vec<_> = outcomes.iter().filter(|(_, r)| r.is_err()).collect();
-        for (name, result) in &failed {
+        let failed: Vec<_> = outcomes.iter().filter(|o| !as_expected(o)).collect();
+        for (name, result, _) in &failed {
             let err = result.as_ref().unwrap_err();
             assert_eq!(
                 err.code(),

@@ -1089,11 +1089,13 @@ fn may_retry(op: Operation, e: &redis::RedisError) -> bool {
 }
 
 /// Turns a redis-rs failure into our error; `retryable` tells the caller whether
-/// calling again is safe *and* may succeed: as for the executor's own retries,
-/// a read, or a request that surely never ran.
+/// calling again is safe *and* may succeed: the failure is transient and the
+/// operation a read, or the request surely never ran, or the server answered
+/// it with a refusal (a transient server error such as OOM, LOADING, MOVED is
+/// given before the command runs). A write whose reply was lost is not.
 fn classify_failure(op: Operation, e: redis::RedisError) -> Error {
-    let safe_to_repeat = op.is_idempotent() || surely_not_sent(&e);
     let reply_lost = e.is_io_error() || e.is_timeout() || e.is_connection_dropped();
+    let safe_to_repeat = op.is_idempotent() || surely_not_sent(&e) || !reply_lost;
     // Redis 7.0 reports a command refused by the ACL inside a script as a plain
     // `ERR The user executing the script can't run this command ...`: the same
     // refusal as NOPERM.

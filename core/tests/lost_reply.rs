@@ -100,3 +100,35 @@ async fn a_read_whose_reply_was_lost_is_sent_again() {
     assert!(!proxy.cut_pending());
     assert_eq!(exec.requests_sent(Operation::GetWorkloadState) - sent, 2);
 }
+
+/// A write the server refused (here OOM) did not run: calling again is safe
+/// and may succeed, so the error is retryable (unlike a lost reply's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_server_refused_is_retryable() {
+    let server = start_server();
+    let exec = Executor::connect(common::config_for(&server).build().unwrap())
+        .await
+        .unwrap();
+    server
+        .command(&["CONFIG", "SET", "maxmemory", "1"])
+        .unwrap();
+    let refused = [
+        exec.set_workload_state(NS, "chat", "x").await.unwrap_err(),
+        exec.set_service_state(NS, "chat", 1, "x")
+            .await
+            .unwrap_err(),
+        exec.set_linked_pod(NS, "u1", "chat", 1, -1)
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ];
+    server
+        .command(&["CONFIG", "SET", "maxmemory", "0"])
+        .unwrap();
+    for err in refused {
+        assert_eq!(err.code(), ErrorCode::Busy, "{err}");
+        assert!(err.retryable(), "{err:?}");
+        assert!(!err.message().contains("outcome is unknown"), "{err}");
+    }
+    exec.set_workload_state(NS, "chat", "x").await.unwrap();
+}

@@ -168,7 +168,8 @@ fn script_commands() -> Vec<String> {
     };
     let mut commands = Vec::new();
     for script in stateful_redis::scripts::all() {
-        let source: &str = &script.source;
+        // Owned: whether the source is a `&str` or a `String` built at start-up.
+        let source = script.source.to_string();
         for (call, position) in [("redis.call(", 0), ("redis.pcall(", 0), ("call_on(", 1)] {
             for rest in source.split(call).skip(1) {
                 if let Some(name) = rest.split(',').nth(position).and_then(literal) {

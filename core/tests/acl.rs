@@ -33,6 +33,23 @@ fn documented_rule() -> Vec<String> {
         .collect()
 }
 
+/// The words a cluster connection needs on top of the rule (the
+/// `Cluster additions: ...` line of the docs).
+fn documented_cluster_additions() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/reliability.md");
+    let docs = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = docs
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Cluster additions: "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one `Cluster additions: ...` line in {path}"
+    );
+    lines[0].split_whitespace().map(str::to_string).collect()
+}
+
 /// The commands the rule allows (`+get` -> `get`, `+script|load` -> `script|load`).
 fn allowed_commands(rule: &[String]) -> Vec<String> {
     rule.iter()
@@ -252,5 +269,48 @@ async fn a_user_missing_one_command_connects_and_gets_auth_where_it_is_needed() 
                 "{missing} is in the rule but nothing needed it"
             );
         }
+    }
+}
+
+/// A one-node cluster (every slot on one server): the rule plus the cluster
+/// additions is enough for a cluster connection and every operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_user_with_the_rule_and_the_cluster_additions_runs_every_operation() {
+    let server = LocalRedis::builder()
+        .args([
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+        ])
+        .start()
+        .unwrap();
+    let reply = server
+        .command(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])
+        .unwrap();
+    assert!(reply.starts_with("+OK"), "{reply}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server
+        .command(&["CLUSTER", "INFO"])
+        .unwrap()
+        .contains("cluster_state:ok")
+    {
+        assert!(Instant::now() < deadline, "the cluster did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut rule = documented_rule();
+    rule.extend(documented_cluster_additions());
+    set_user(&server, &rule);
+    let config = Config::builder()
+        .cluster_nodes([server.url()])
+        .username(USER)
+        .password(PASSWORD)
+        .command_timeout(Duration::from_millis(2_000))
+        .connect_timeout(Duration::from_millis(2_000))
+        .build()
+        .unwrap();
+    let exec = Executor::connect(config).await.unwrap();
+    for outcome in every_operation(&server, &exec).await {
+        assert!(as_expected(&outcome), "{outcome:?}");
     }
 }

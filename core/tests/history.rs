@@ -14,11 +14,14 @@
 //! keyspace read after the run is the last call of every uid, and the index is
 //! compared with the persistent links directly.
 //!
-//! `STATEFUL_REDIS_HISTORY_SECS` sets the run time per topology (default 10),
+//! `STATEFUL_REDIS_HISTORY_SECS` sets the run time per topology (default 10; a
+//! longer run is split into rounds of at most 30 s, each in a namespace of its
+//! own and checked on its own),
 //! `STATEFUL_REDIS_HISTORY_SEED` the seed of the random calls, and
 //! `STATEFUL_REDIS_HISTORY_MIX=compute-remove` narrows the mix to the calls of the
 //! compute/remove race (set 9, compute with a TTL, remove, read on a service
-//! without load records). `scripts/history.sh` runs it for longer.
+//! without load records), `STATEFUL_REDIS_HISTORY_REPORT=PREFIX` writes every
+//! violation to `PREFIX.TOPOLOGY.txt`. `scripts/history.sh` runs it for longer.
 
 mod common;
 
@@ -33,7 +36,6 @@ use rand::{Rng, SeedableRng};
 use stateful_redis::local_redis::{LocalCluster, LocalRedis};
 use stateful_redis::{Config, Executor, KeySchema, PodLoad, RoutingPolicy};
 
-const NS: &str = "hist:eu:logic";
 const CLIENTS: usize = 16;
 const UIDS: [&str; 8] = ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"];
 /// `game` has load records (pods 0-3 from the start, pod 4 from its first
@@ -423,21 +425,21 @@ fn race_op(rng: &mut StdRng) -> Op {
     }
 }
 
-async fn perform(e: &Executor, op: &Op) -> Result<Out, stateful_redis::Error> {
+async fn perform(e: &Executor, ns: &str, op: &Op) -> Result<Out, stateful_redis::Error> {
     let (u, s) = (|i: &usize| UIDS[*i], |i: &usize| SVCS[*i]);
     Ok(match op {
         Op::SetServiceState { svc, pod, state } => {
-            e.set_service_state(NS, s(svc), *pod, state).await?;
+            e.set_service_state(ns, s(svc), *pod, state).await?;
             Out::Unit
         }
-        Op::GetServiceState { svc } => Out::States(e.get_service_state(NS, s(svc)).await?),
+        Op::GetServiceState { svc } => Out::States(e.get_service_state(ns, s(svc)).await?),
         Op::SetWorkloadState { svc, state } => {
-            e.set_workload_state(NS, s(svc), state).await?;
+            e.set_workload_state(ns, s(svc), state).await?;
             Out::Unit
         }
-        Op::GetWorkloadState { svc } => Out::Workload(e.get_workload_state(NS, s(svc)).await?),
+        Op::GetWorkloadState { svc } => Out::Workload(e.get_workload_state(ns, s(svc)).await?),
         Op::GetWorkloadStates => Out::Workloads(
-            e.get_workload_states(NS, &[SVCS[0], SVCS[1], IDLE_SVC])
+            e.get_workload_states(ns, &[SVCS[0], SVCS[1], IDLE_SVC])
                 .await?,
         ),
         Op::SetPodLoad {
@@ -445,14 +447,14 @@ async fn perform(e: &Executor, op: &Op) -> Result<Out, stateful_redis::Error> {
             pod,
             load,
             state,
-        } => Out::Stamp(e.set_pod_load(NS, s(svc), *pod, *load, *state).await?),
-        Op::GetPodLoads { svc } => Out::Loads(e.get_pod_loads(NS, s(svc), None).await?),
+        } => Out::Stamp(e.set_pod_load(ns, s(svc), *pod, *load, *state).await?),
+        Op::GetPodLoads { svc } => Out::Loads(e.get_pod_loads(ns, s(svc), None).await?),
         Op::SetLinkedPod {
             uid,
             svc,
             pod,
             persist,
-        } => Out::Pod(e.set_linked_pod(NS, u(uid), s(svc), *pod, *persist).await?),
+        } => Out::Pod(e.set_linked_pod(ns, u(uid), s(svc), *pod, *persist).await?),
         Op::TrySetLinkedPod {
             uid,
             svc,
@@ -460,7 +462,7 @@ async fn perform(e: &Executor, op: &Op) -> Result<Out, stateful_redis::Error> {
             persist,
         } => {
             let o = e
-                .try_set_linked_pod(NS, u(uid), s(svc), *pod, *persist)
+                .try_set_linked_pod(ns, u(uid), s(svc), *pod, *persist)
                 .await?;
             Out::TrySet {
                 ok: o.ok,
@@ -473,19 +475,19 @@ async fn perform(e: &Executor, op: &Op) -> Result<Out, stateful_redis::Error> {
             pod,
             persist,
         } => Out::Linked(
-            e.set_linked_pod_if_absent(NS, u(uid), s(svc), *pod, *persist)
+            e.set_linked_pod_if_absent(ns, u(uid), s(svc), *pod, *persist)
                 .await?,
         ),
-        Op::GetLinkedPod { uid, svc } => Out::Pod(e.get_linked_pod(NS, u(uid), s(svc)).await?),
+        Op::GetLinkedPod { uid, svc } => Out::Pod(e.get_linked_pod(ns, u(uid), s(svc)).await?),
         Op::GetLinkedPodIfPersist { uid, svc } => {
-            Out::Pod(e.get_linked_pod_if_persist(NS, u(uid), s(svc)).await?)
+            Out::Pod(e.get_linked_pod_if_persist(ns, u(uid), s(svc)).await?)
         }
         Op::BatchGetLinkedPod { svc, uids } => {
             let names: Vec<&str> = uids.iter().map(u).collect();
-            Out::Batch(e.batch_get_linked_pod(NS, &names, s(svc)).await?)
+            Out::Batch(e.batch_get_linked_pod(ns, &names, s(svc)).await?)
         }
         Op::RemoveLinkedPod { uid, svc, keep } => {
-            Out::Removed(e.remove_linked_pod(NS, u(uid), s(svc), *keep).await?)
+            Out::Removed(e.remove_linked_pod(ns, u(uid), s(svc), *keep).await?)
         }
         Op::RemoveLinkedPodWithId {
             uid,
@@ -493,12 +495,12 @@ async fn perform(e: &Executor, op: &Op) -> Result<Out, stateful_redis::Error> {
             keep,
             pod,
         } => Out::Removed(
-            e.remove_linked_pod_with_id(NS, u(uid), s(svc), *keep, *pod)
+            e.remove_linked_pod_with_id(ns, u(uid), s(svc), *keep, *pod)
                 .await?,
         ),
-        Op::GetLinkService { uid } => Out::Services(e.get_link_service(NS, u(uid)).await?),
+        Op::GetLinkService { uid } => Out::Services(e.get_link_service(ns, u(uid)).await?),
         Op::ComputeLinkedPod { uid, svc, persist } => Out::Pod(
-            e.compute_linked_pod(NS, u(uid), s(svc), *persist, POLICY)
+            e.compute_linked_pod(ns, u(uid), s(svc), *persist, POLICY)
                 .await?,
         ),
         Op::FinalLinks { .. } => unreachable!("not a library call"),
@@ -506,9 +508,9 @@ async fn perform(e: &Executor, op: &Op) -> Result<Out, stateful_redis::Error> {
 }
 
 /// Runs `op` and records it.
-async fn record(e: &Executor, client: usize, t0: Instant, op: Op) -> Call {
+async fn record(e: &Executor, ns: &str, client: usize, t0: Instant, op: Op) -> Call {
     let start = t0.elapsed().as_micros() as u64;
-    let out = perform(e, &op).await.map_err(|e| e.to_string());
+    let out = perform(e, ns, &op).await.map_err(|e| e.to_string());
     let end = t0.elapsed().as_micros() as u64;
     Call {
         client,
@@ -523,6 +525,7 @@ async fn record(e: &Executor, client: usize, t0: Instant, op: Op) -> Call {
 /// persistence, as the last call of each uid, and the index checked against them.
 async fn read_final_links<C: redis::aio::ConnectionLike + Send>(
     raw: &mut C,
+    ns: &str,
     t0: Instant,
 ) -> (Vec<Call>, Vec<String>) {
     let schema = KeySchema::Default;
@@ -533,7 +536,7 @@ async fn read_final_links<C: redis::aio::ConnectionLike + Send>(
         let mut links = [Link::Absent; 2];
         let mut details = Vec::new();
         for (svc, svc_name) in SVCS.iter().enumerate() {
-            let key = schema.link_key(NS, name, svc_name);
+            let key = schema.link_key(ns, name, svc_name);
             let value: Option<String> = redis::cmd("GET").arg(&key).query_async(raw).await.unwrap();
             let pttl: i64 = redis::cmd("PTTL").arg(&key).query_async(raw).await.unwrap();
             details.push(format!("{key} = {value:?} (pttl {pttl})"));
@@ -549,7 +552,7 @@ async fn read_final_links<C: redis::aio::ConnectionLike + Send>(
                 }
             };
         }
-        let index_key = schema.index_key(NS, name);
+        let index_key = schema.index_key(ns, name);
         let index: BTreeMap<String, String> = redis::cmd("HGETALL")
             .arg(&index_key)
             .query_async(raw)
@@ -589,7 +592,11 @@ struct Report {
     violations: Vec<String>,
 }
 
-/// Runs the clients for `secs` seconds and checks what they did.
+/// Longest round: each round is checked on its own (a new namespace, so an
+/// empty keyspace), which bounds the memory of a long run.
+const ROUND_SECS: u64 = 30;
+
+/// Runs the clients for `STATEFUL_REDIS_HISTORY_SECS` and checks what they did.
 async fn run_history<C: redis::aio::ConnectionLike + Send>(
     topology: &str,
     exec: Executor,
@@ -606,6 +613,63 @@ async fn run_history<C: redis::aio::ConnectionLike + Send>(
         "history {topology}: {CLIENTS} clients for {secs} s, seed {seed}{}",
         if race_mix { ", compute-remove mix" } else { "" }
     );
+    let mut report = Report {
+        calls: 0,
+        failed: 0,
+        violations: Vec::new(),
+    };
+    let mut round = 0;
+    let mut left = secs;
+    while left > 0 {
+        let round_secs = left.min(ROUND_SECS);
+        left -= round_secs;
+        let ns = format!("hist:r{round}:logic");
+        let round_seed = seed.wrapping_add(round);
+        let (history, mut violations) =
+            run_round(&exec, raw, &ns, round_secs, round_seed, race_mix).await;
+        let started = Instant::now();
+        violations.extend(check(&history));
+        let failed = history.iter().filter(|c| c.out.is_err()).count();
+        println!(
+            "history {topology} round {round} (namespace {ns}, seed {round_seed}, {round_secs} s): \
+             {} operations ({failed} failed), {} violations; checked in {:.1} s",
+            history.len(),
+            violations.len(),
+            started.elapsed().as_secs_f64()
+        );
+        report.calls += history.len();
+        report.failed += failed;
+        report.violations.extend(violations);
+        round += 1;
+    }
+    println!(
+        "history {topology}: {} operations ({} failed), {} violations",
+        report.calls,
+        report.failed,
+        report.violations.len(),
+    );
+    for v in report.violations.iter().take(20) {
+        println!("{v}\n");
+    }
+    // Every violation, for a long run that finds many.
+    if let Ok(path) = std::env::var("STATEFUL_REDIS_HISTORY_REPORT") {
+        let path = format!("{path}.{topology}.txt");
+        std::fs::write(&path, report.violations.join("\n\n") + "\n").unwrap();
+        println!("history {topology}: every violation written to {path}");
+    }
+    report
+}
+
+/// One round: set-up, the clients for `secs` seconds, the final reads. Returns
+/// the history and the violations of the final index check.
+async fn run_round<C: redis::aio::ConnectionLike + Send>(
+    exec: &Executor,
+    raw: &mut C,
+    ns: &str,
+    secs: u64,
+    seed: u64,
+    race_mix: bool,
+) -> (Vec<Call>, Vec<String>) {
     let t0 = Instant::now();
     let mut history = Vec::new();
     for pod in SETUP_LOAD_PODS {
@@ -615,7 +679,7 @@ async fn run_history<C: redis::aio::ConnectionLike + Send>(
             load: 50 + pod,
             state: 0,
         };
-        let call = record(&exec, SETUP, t0, op).await;
+        let call = record(exec, ns, SETUP, t0, op).await;
         assert!(call.out.is_ok(), "set-up failed: {call}");
         history.push(call);
     }
@@ -624,6 +688,7 @@ async fn run_history<C: redis::aio::ConnectionLike + Send>(
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|client| {
             let e = exec.clone();
+            let ns = ns.to_string();
             tokio::spawn(async move {
                 let mut rng =
                     StdRng::seed_from_u64(seed.wrapping_mul(1000).wrapping_add(client as u64));
@@ -636,7 +701,7 @@ async fn run_history<C: redis::aio::ConnectionLike + Send>(
                         random_op(&mut rng, client, seq)
                     };
                     seq += 1;
-                    calls.push(record(&e, client, t0, op).await);
+                    calls.push(record(&e, &ns, client, t0, op).await);
                 }
                 calls
             })
@@ -650,37 +715,12 @@ async fn run_history<C: redis::aio::ConnectionLike + Send>(
     // after every client stopped; the links raw, with their TTLs.
     for svc in 0..SVCS.len() {
         for op in [Op::GetServiceState { svc }, Op::GetWorkloadState { svc }] {
-            history.push(record(&exec, SETUP, t0, op).await);
+            history.push(record(exec, ns, SETUP, t0, op).await);
         }
     }
-    let (finals, mut violations) = read_final_links(raw, t0).await;
+    let (finals, violations) = read_final_links(raw, ns, t0).await;
     history.extend(finals);
-
-    let failed = history.iter().filter(|c| c.out.is_err()).count();
-    let started = Instant::now();
-    violations.extend(check(&history));
-    let report = Report {
-        calls: history.len(),
-        failed,
-        violations,
-    };
-    println!(
-        "history {topology}: {} operations ({} failed), {} violations; checked in {:.1} s",
-        report.calls,
-        report.failed,
-        report.violations.len(),
-        started.elapsed().as_secs_f64()
-    );
-    for v in report.violations.iter().take(20) {
-        println!("{v}\n");
-    }
-    // Every violation, for a long run that finds many.
-    if let Ok(path) = std::env::var("STATEFUL_REDIS_HISTORY_REPORT") {
-        let path = format!("{path}.{topology}.txt");
-        std::fs::write(&path, report.violations.join("\n\n") + "\n").unwrap();
-        println!("history {topology}: every violation written to {path}");
-    }
-    report
+    (history, violations)
 }
 
 fn assert_clean(report: &Report) {
@@ -1293,6 +1333,21 @@ fn check(history: &[Call]) -> Vec<String> {
     violations
 }
 
+/// Whether a call, with its result, leaves every state it fits as it is (a
+/// read, a refused or no-op write), so that placing it early never forbids
+/// an order that placing it later allows.
+fn read_only(call: &Call) -> bool {
+    match (&call.op, &call.out) {
+        (_, Err(_)) => false,
+        (Op::RemoveLinkedPod { .. } | Op::RemoveLinkedPodWithId { .. }, Ok(out)) => {
+            matches!(out, Out::Removed(false))
+        }
+        (Op::TrySetLinkedPod { .. }, Ok(out)) => matches!(out, Out::TrySet { ok: false, .. }),
+        (Op::ComputeLinkedPod { .. }, Ok(out)) => matches!(out, Out::Pod(None)),
+        (op, _) => !op.is_write(),
+    }
+}
+
 /// Most configurations kept at once; past it the group is reported unchecked.
 const MAX_CONFIGS: usize = 200_000;
 
@@ -1323,6 +1378,11 @@ fn linearize<S: Clone + Eq + Hash + std::fmt::Debug>(
     }
     events.sort();
     type Config<S> = (S, Vec<usize>);
+    // A read-only call (see `read_only`) that fits the state is placed at once:
+    // a configuration with it placed allows all that the same one with it
+    // pending allows. This keeps the configurations few when many calls overlap.
+    let leaves =
+        |s: &S, p: usize| read_only(&history[entries[p].call]) && step(s, &entries[p]).contains(s);
     let mut configs: HashSet<Config<S>> = HashSet::from([(init, Vec::new())]);
     let mut violations = Vec::new();
     for (_, kind, x) in events {
@@ -1330,7 +1390,9 @@ fn linearize<S: Clone + Eq + Hash + std::fmt::Debug>(
             configs = configs
                 .into_iter()
                 .map(|(s, mut pending)| {
-                    pending.push(x);
+                    if !leaves(&s, x) {
+                        pending.push(x);
+                    }
                     (s, pending)
                 })
                 .collect();
@@ -1351,8 +1413,14 @@ fn linearize<S: Clone + Eq + Hash + std::fmt::Debug>(
                 for ns in step(&s, &entries[p]) {
                     let mut rest = pending.clone();
                     rest.remove(k);
+                    let mut placed = p == x;
+                    rest.retain(|&q| {
+                        let now = leaves(&ns, q);
+                        placed |= now && q == x;
+                        !now
+                    });
                     let c = (ns, rest);
-                    if p == x {
+                    if placed {
                         next.insert(c);
                     } else if seen.insert(c.clone()) {
                         stack.push(c);
@@ -1425,7 +1493,7 @@ fn explain<S: std::fmt::Debug>(
         .filter(|e| e.end < bad.start)
         .collect();
     before.sort_by_key(|e| e.end);
-    shown.extend(before.iter().rev().take(10).map(|e| e.call));
+    shown.extend(before.iter().rev().take(16).map(|e| e.call));
     shown.sort_by_key(|&c| (history[c].start, c));
     shown.dedup();
     for c in shown {
@@ -1637,4 +1705,30 @@ fn checker_keeps_a_removed_link_readable_with_keep() {
     let mut wrong = h.clone();
     wrong[2].out = Ok(Out::Services(BTreeMap::from([("game".to_string(), 5)])));
     assert_eq!(check(&wrong).len(), 1);
+}
+
+#[test]
+fn checker_does_not_place_a_write_early_because_it_changes_nothing_then() {
+    // Setting the temporary link 9 over itself changes nothing when the call
+    // starts, but placed after the persistent set it makes the link temporary
+    // again, which the last read needs.
+    let set = |persist| Op::SetLinkedPod {
+        uid: 4,
+        svc: GAME,
+        pod: 9,
+        persist,
+    };
+    let h = vec![
+        call(0, 10, set(TTL), Out::Pod(None)),
+        call(20, 100, set(TTL), Out::Pod(Some(9))),
+        call(30, 40, set(-1), Out::Pod(Some(9))),
+        call(
+            50,
+            60,
+            Op::GetLinkedPodIfPersist { uid: 4, svc: GAME },
+            Out::Pod(None),
+        ),
+        final_links(200, 4, [Link::Temp(9), Link::Absent]),
+    ];
+    assert_eq!(check(&h), Vec::<String>::new());
 }

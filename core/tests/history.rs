@@ -871,7 +871,7 @@ fn link_step(s: &[Link; 2], call: &Call, part: usize, compute: &ComputeRules) ->
             let cur = s[*svc];
             // Refused only by a persistent link to another pod.
             let may_refuse = |q: i64| {
-                q != *pod && matches!(cur, Link::Persist(c) if c == q) || cur == Link::Unknown
+                (q != *pod && matches!(cur, Link::Persist(c) if c == q)) || cur == Link::Unknown
             };
             let may_set = !matches!(cur, Link::Persist(c) if c != *pod);
             match out {

@@ -156,6 +156,13 @@ impl Error {
         self
     }
 
+    /// The same error with another message: code, operation, `retryable` and
+    /// the cause chain are kept.
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Error {
+        self.message = message.into();
+        self
+    }
+
     pub fn with_source(mut self, source: impl Into<Source>) -> Error {
         self.source = Some(source.into());
         self

@@ -1214,7 +1214,7 @@ fn parse_loads(
 fn wrong_type_names(key: &str) -> impl FnOnce(Error) -> Error + '_ {
     move |err| {
         if err.code() == ErrorCode::Data {
-            Error::data(format!(
+            err.with_message(format!(
                 "key {key} holds a value of the wrong type for this operation"
             ))
         } else {
@@ -1231,7 +1231,10 @@ fn without_script_location(err: Error) -> Error {
         return err;
     }
     match err.message().find(" script: ") {
-        Some(at) => Error::data(err.message()[..at].to_string()),
+        Some(at) => {
+            let message = err.message()[..at].to_string();
+            err.with_message(message)
+        }
         None => err,
     }
 }

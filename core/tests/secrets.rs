@@ -10,6 +10,8 @@ use stateful_redis::{Config, Options};
 /// percent-encoded form (`Canary-7Qz%21pw`) counts as a leak too.
 const CANARY: &str = "Canary-7Qz!pw";
 const MARK: &str = "7Qz";
+/// A password given as a number: serde would print it.
+const NUMBER: &str = "7731000000";
 
 /// Passwords with the characters that confuse URL parsers and scrubbers.
 fn passwords() -> Vec<String> {
@@ -42,6 +44,7 @@ fn shown(err: &stateful_redis::Error) -> Vec<String> {
 fn assert_hidden(texts: &[String], case: &str) {
     for text in texts {
         assert!(!text.contains(MARK), "{case}: password printed: {text}");
+        assert!(!text.contains(NUMBER), "{case}: number printed: {text}");
     }
 }
 

@@ -8,6 +8,7 @@
 #include "test_util.h"
 
 #define MARK "7Qz"
+#define NUMBER "7731000000" /* a password given as a number */
 
 static const char *const PASSWORDS[] = {
     "Canary-7Qz!pw", "Can@ry-7Qz@pw", "a:b/7Qz:c", "x%40y-7Qz", "has space 7Qz", "7Qz//x",
@@ -60,6 +61,8 @@ static SrStatus check_refused(const char *json) {
         return status;
     }
     CHECK(out == (SrExecutor *)0x1);
+    if (strstr(sr_last_error_message(), NUMBER) != NULL)
+        t_fail(__FILE__, __LINE__, "%s: number printed: %s", json, sr_last_error_message());
     if (strstr(sr_last_error_message(), MARK) != NULL)
         t_fail(__FILE__, __LINE__, "%s: password printed: %s", json, sr_last_error_message());
     if (strstr(sr_last_error_operation(), MARK) != NULL)

@@ -11,6 +11,7 @@ const { Executor } = require('..')
 
 const CANARY = 'Canary-7Qz!pw'
 const MARK = '7Qz'
+const NUMBER = '7731000000' // a password given as a number
 const PASSWORDS = [CANARY, 'Can@ry-7Qz@pw', 'a:b/7Qz:c', 'x%40y-7Qz', 'has space 7Qz', '7Qz//x']
 
 function textsOf(err) {
@@ -32,6 +33,7 @@ async function noCanary(options, label) {
   assert.ok(err instanceof Error, `${label}: ${String(err)}`)
   for (const text of textsOf(err)) {
     assert.ok(!text.includes(MARK), `${label}: password printed: ${text}`)
+    assert.ok(!text.includes(NUMBER), `${label}: number printed: ${text}`)
   }
   return err
 }

@@ -14,6 +14,7 @@ from conftest import RedisServer, free_port
 
 CANARY = "Canary-7Qz!pw"
 MARK = "7Qz"
+NUMBER = "7731000000"  # a password given as a number
 PASSWORDS = [CANARY, "Can@ry-7Qz@pw", "a:b/7Qz:c", "x%40y-7Qz", "has space 7Qz", "7Qz//x"]
 
 
@@ -38,6 +39,7 @@ def assert_no_canary(fn: Callable[[], Any], case: str) -> BaseException:
         fn()
     for text in texts_of(info.value):
         assert MARK not in text, f"{case}: password printed: {text}"
+        assert NUMBER not in text, f"{case}: number printed: {text}"
     return info.value
 
 

@@ -109,3 +109,27 @@ fn a_wrong_password_is_never_printed() {
     let r = run_with_url(&url, &["doctor"]);
     assert!(r.stdout.contains("redis://***@127.0.0.1"), "{}", r.stdout);
 }
+
+#[test]
+fn the_right_password_is_never_printed_either() {
+    let server = LocalRedis::start().expect("redis-server");
+    server
+        .command(&["CONFIG", "SET", "requirepass", CANARY])
+        .unwrap();
+    let url = format!("redis://:Canary-7Qz%21pw@127.0.0.1:{}", server.port());
+    for args in [
+        &["doctor"][..],
+        &["--json", "doctor"],
+        &["link", "get", "a:b:c", "u", "s"],
+    ] {
+        let r = run_with_url(&url, args);
+        r.ok();
+        for text in [&r.stdout, &r.stderr] {
+            assert!(!text.contains(MARK), "{args:?}: password printed:\n{text}");
+        }
+    }
+    let r = run_with_env(&url, &["doctor"]);
+    r.ok();
+    assert!(r.stdout.contains("verdict: healthy"), "{}", r.stdout);
+    assert!(!r.stdout.contains(MARK), "{}", r.stdout);
+}

@@ -59,6 +59,10 @@ fn the_ci_trap_stops_the_servers_of_a_killed_test_and_nothing_else() {
         .arg("-c")
         .arg(RUN)
         .current_dir(repo_root())
+        // A run of its own: when this test itself runs under `.ci/run`, the
+        // outer run's root must be neither inherited nor cleaned up here.
+        .env_remove("PRIVATE_ROOT")
+        .env("TMPDIR", &out)
         .env("OUT", &out)
         .env("DECOY_PID", decoy.pid().unwrap().to_string())
         .status()
@@ -86,6 +90,7 @@ fn the_ci_trap_stops_the_servers_of_a_killed_test_and_nothing_else() {
 /// Cleaning up twice, or with nothing to clean, is harmless.
 #[test]
 fn the_ci_cleanup_is_idempotent() {
+    let tmp = artifact_dir(&format!("ci-cleanup-twice-{}", std::process::id()));
     let status = Command::new("bash")
         .arg("-c")
         .arg(
@@ -94,6 +99,8 @@ fn the_ci_cleanup_is_idempotent() {
              test ! -e \"$PRIVATE_ROOT\"",
         )
         .current_dir(repo_root())
+        .env_remove("PRIVATE_ROOT")
+        .env("TMPDIR", &tmp)
         .status()
         .unwrap();
     assert!(status.success());

@@ -88,15 +88,15 @@ fn info_field(info: &str, field: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// Hides the password of a URL.
+/// The URL as printed: the core's scrub hides its user information and any
+/// `pass=` parameter, also when the URL does not parse (`docs/secrets.md`).
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
+    stateful_redis::error::scrub_url(url)
+}
+
+/// A redis-rs error as printed: it may quote the URL.
+fn shown(e: &redis::RedisError) -> String {
+    stateful_redis::error::scrub(&e.to_string())
 }
 
 fn node_url(url: &str, host: &str, port: i64) -> String {
@@ -158,7 +158,7 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
             d.push(
                 "connect",
                 "error",
-                format!("cannot reach {}: {e}", redact(url)),
+                format!("cannot reach {}: {}", redact(url), shown(&e)),
             );
             return d;
         }
@@ -171,7 +171,7 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
             format!("PONG in {:.2} ms", started.elapsed().as_secs_f64() * 1e3),
         ),
         Err(e) => {
-            d.push("connect", "error", format!("PING failed: {e}"));
+            d.push("connect", "error", format!("PING failed: {}", shown(&e)));
             return d;
         }
     }
@@ -205,7 +205,11 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
                     .map(|(h, p)| (format!("{h}:{p}"), node_url(url, h, *p)))
                     .collect();
             }
-            Err(e) => d.push("cluster", "error", format!("CLUSTER SLOTS failed: {e}")),
+            Err(e) => d.push(
+                "cluster",
+                "error",
+                format!("CLUSTER SLOTS failed: {}", shown(&e)),
+            ),
         }
     }
     let mut missing_before = 0;
@@ -242,7 +246,7 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
             Err(e) => d.push(
                 "scripts",
                 "error",
-                format!("{label}: SCRIPT EXISTS failed: {e}"),
+                format!("{label}: SCRIPT EXISTS failed: {}", shown(&e)),
             ),
         }
     }

@@ -27,6 +27,26 @@ impl Drop for Cli {
     }
 }
 
+/// Starts the command with no URL (so it starts a private server) and a TMPDIR
+/// of its own; returns it and its stderr.
+fn spawn_without_url(
+    args: &[&str],
+    tmp: &Path,
+    stdout: Stdio,
+) -> (Cli, BufReader<std::process::ChildStderr>) {
+    let mut cli = Cli(Command::new(BIN)
+        .args(args)
+        .env_remove("STATEFUL_REDIS_URL")
+        .env("TMPDIR", tmp)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap());
+    let stderr = BufReader::new(cli.0.stderr.take().unwrap());
+    (cli, stderr)
+}
+
 /// Whether `pid` is a running process (a zombie has exited already).
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -75,16 +95,11 @@ impl Dashboard {
     fn start(name: &str) -> Dashboard {
         // A TMPDIR of its own: the server's folder is the one entry made there.
         let tmp = artifact_dir(name);
-        let mut cli = Cli(Command::new(BIN)
-            .args(["dashboard", "--listen", "127.0.0.1:0"])
-            .env_remove("STATEFUL_REDIS_URL")
-            .env("TMPDIR", &tmp)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap());
-        let mut stderr = BufReader::new(cli.0.stderr.take().unwrap());
+        let (mut cli, mut stderr) = spawn_without_url(
+            &["dashboard", "--listen", "127.0.0.1:0"],
+            &tmp,
+            Stdio::piped(),
+        );
         let mut first = String::new();
         stderr.read_line(&mut first).unwrap();
         assert!(first.contains("private redis-server"), "{first}");
@@ -223,25 +238,20 @@ fn sigkill_of_the_command_kills_the_private_server() {
 #[test]
 fn sigterm_stops_a_bench_run_early_and_the_private_server() {
     let tmp = artifact_dir("private-server-bench");
-    let mut cli = Cli(Command::new(BIN)
-        .args([
-            "bench",
-            "--duration-s",
-            "600",
-            "--warmup-s",
-            "0",
-            "--uids",
-            "10",
-        ])
-        .args(["--concurrency", "1", "--progress", "always"])
-        .env_remove("STATEFUL_REDIS_URL")
-        .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap());
-    let mut stderr = BufReader::new(cli.0.stderr.take().unwrap());
+    let args = [
+        "bench",
+        "--duration-s",
+        "600",
+        "--warmup-s",
+        "0",
+        "--uids",
+        "10",
+        "--concurrency",
+        "1",
+        "--progress",
+        "always",
+    ];
+    let (mut cli, mut stderr) = spawn_without_url(&args, &tmp, Stdio::piped());
     // The first progress line: the run has started.
     let mut line = String::new();
     while !line.contains("progress: ") {
@@ -272,16 +282,8 @@ fn sigterm_stops_a_bench_run_early_and_the_private_server() {
 #[test]
 fn sigterm_before_the_run_ends_the_command_and_the_private_server() {
     let tmp = artifact_dir("private-server-prepare");
-    let mut cli = Cli(Command::new(BIN)
-        .args(["bench", "--uids", "10000000"])
-        .env_remove("STATEFUL_REDIS_URL")
-        .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap());
-    let mut stderr = BufReader::new(cli.0.stderr.take().unwrap());
+    let (mut cli, mut stderr) =
+        spawn_without_url(&["bench", "--uids", "10000000"], &tmp, Stdio::null());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     assert!(line.contains("private redis-server"), "{line}");

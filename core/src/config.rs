@@ -10,7 +10,7 @@ use std::time::Duration;
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{scrub, Error, Result};
+use crate::error::{scrub, scrub_url, Error, Result};
 use crate::keys::KeySchema;
 
 /// Environment variable read for the URL when none is given.
@@ -100,7 +100,8 @@ pub struct Options {
     /// `rediss://` only: PEM file of a client certificate (chain), for servers that
     /// authenticate clients (`tls-auth-clients yes`). Needs `tls_client_key_file`.
     pub tls_client_cert_file: Option<String>,
-    /// `rediss://` only: PEM file of the client certificate's private key. Never printed.
+    /// `rediss://` only: PEM file of the client certificate's private key (its
+    /// path may be printed in errors, never the file's contents).
     pub tls_client_key_file: Option<String>,
 }
 
@@ -176,20 +177,37 @@ impl fmt::Debug for Options {
     }
 }
 
-fn scrub_url(url: &str) -> String {
-    scrub(url)
-}
-
 impl Options {
     /// Parses options from JSON (the C ABI's form). Unknown keys are refused.
     pub fn from_json(json: &str) -> Result<Options> {
         if json.trim().is_empty() {
             return Ok(Options::default());
         }
-        serde_json::from_str(json).map_err(|e| {
-            // serde's message names the field, never the value of a string.
-            Error::config(format!("invalid configuration: {e}"))
-        })
+        if !json.trim_start().starts_with('{') {
+            return Err(not_an_object());
+        }
+        match serde_json::from_str::<Options>(json) {
+            Ok(options) => Ok(options),
+            // A syntax error names a line and column, never the text.
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                Err(Error::config(format!("invalid configuration: {e}")))
+            }
+            Err(e) => Err(option_error(
+                serde_json::from_str::<serde_json::Value>(json)
+                    .ok()
+                    .as_ref(),
+                &e,
+            )),
+        }
+    }
+
+    /// Options from a JSON value (the Python and Node bindings' form: keyword
+    /// arguments and the options object become one). Unknown keys are refused.
+    pub fn from_json_value(value: &serde_json::Value) -> Result<Options> {
+        if !value.is_object() {
+            return Err(not_an_object());
+        }
+        Options::deserialize(value).map_err(|e| option_error(Some(value), &e))
     }
 
     /// Checks the options and resolves the URL into a [`Config`].
@@ -353,16 +371,78 @@ fn parse_url(url: &str) -> Result<ConnectionInfo> {
     redis::parse_redis_url(url).ok_or_else(|| {
         Error::config(format!(
             "invalid Redis URL {:?}: expected redis://, rediss:// or unix://",
-            scrub(url)
+            scrub_url(url)
         ))
     })?;
     url.into_connection_info().map_err(|e| {
         Error::config(format!(
             "invalid Redis URL {:?}: {}",
-            scrub(url),
+            scrub_url(url),
             scrub(&e.to_string())
         ))
     })
+}
+
+/// The `CONFIG` error of options serde refused, without the value given: serde
+/// says `invalid type: string "<value>", expected ...`, which prints a password
+/// given where a number was due, or a number given as the password. This names
+/// the option and what was expected instead.
+fn option_error(value: Option<&serde_json::Value>, err: &serde_json::Error) -> Error {
+    let message = err.to_string();
+    // These name a key, never a value.
+    let names_a_key = ["unknown field", "missing field", "duplicate field"]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if names_a_key {
+        return Error::config(format!("invalid configuration: {message}"));
+    }
+    // After the last ", expected " comes serde's fixed description of the type
+    // wanted; the value is before it.
+    let expected = match message.rfind(", expected ") {
+        Some(i) => &message[i + 2..],
+        None => "a value of another type",
+    };
+    match value.and_then(|v| failing_option(v, "")) {
+        Some(path) => Error::config(format!(
+            "invalid configuration: option `{path}`: {expected}"
+        )),
+        None => Error::config(format!("invalid configuration: {expected}")),
+    }
+}
+
+/// serde would also read a struct from an array, by position: `["<password>"]`
+/// would be a URL.
+fn not_an_object() -> Error {
+    Error::config("invalid configuration: the options must be a JSON object")
+}
+
+/// The path (`password`, `retry.max_attempts`) of the first option of `value`
+/// that serde refuses on its own, found by deserialising one option at a time.
+fn failing_option(value: &serde_json::Value, prefix: &str) -> Option<String> {
+    // Whether `key: inner` alone, nested back under `prefix`, is accepted.
+    let accepted = |key: &str, inner: serde_json::Value| {
+        let mut probe = serde_json::json!({ key: inner });
+        for part in prefix.split('.').filter(|p| !p.is_empty()).rev() {
+            probe = serde_json::json!({ part: probe });
+        }
+        Options::deserialize(&probe).is_ok()
+    };
+    for (key, inner) in value.as_object()? {
+        if accepted(key, inner.clone()) {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        // Look inside only an option that is itself a set of options (`retry`).
+        if inner.is_object() && accepted(key, serde_json::json!({})) {
+            return failing_option(inner, &path).or(Some(path));
+        }
+        return Some(path);
+    }
+    None
 }
 
 /// Builds a [`Config`] step by step.

@@ -70,13 +70,24 @@ impl ConnectionLike for Connection {
 /// callers wait for the handshake, nothing queues), so it is only judged once
 /// the connect timeout has passed: during a long stall a slot makes a new
 /// connection at most about once per connect timeout.
+/// Bit 0 of [`PooledConnection::reply_state`]: the connection was lost since
+/// the last reply.
+const LOST: u64 = 1;
+
 pub(crate) struct PooledConnection {
     pub(crate) connection: Connection,
+    /// Unique in the process (tests tell connections apart by it).
+    pub(crate) id: u64,
     origin: Instant,
-    /// When the request of the last reply (value or server error) was sent, in
-    /// nanoseconds since `origin`; 0 before the first. The send time stands for
-    /// the reply's: it is known already, so the reply path reads no clock.
-    last_reply_ns: AtomicU64,
+    /// The last news of the connection, in one word so that a reply and a
+    /// failure are judged against each other atomically (see
+    /// [`ReplyWatch::failed`]). High 63 bits: when the request of the last
+    /// reply (a value or a server error) was sent, in nanoseconds since
+    /// `origin`, 0 before the first (the send time stands for the reply's: it
+    /// is known already, so the reply path reads no clock). With bit 0
+    /// ([`LOST`]) set, it is instead the send time of a request that found the
+    /// connection lost, after that last reply.
+    reply_state: AtomicU64,
     stalled: AtomicBool,
     /// The cluster connection opened in its place, once it is: callers that
     /// pick this connection after it was found stalled wait for it together.
@@ -87,10 +98,12 @@ pub(crate) struct PooledConnection {
 
 impl PooledConnection {
     fn new(connection: Connection, connecting_until: Option<Instant>) -> PooledConnection {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         PooledConnection {
             connection,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             origin: Instant::now(),
-            last_reply_ns: AtomicU64::new(0),
+            reply_state: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
             replacement: tokio::sync::OnceCell::new(),
             connecting_until,
@@ -121,7 +134,7 @@ impl PooledConnection {
 
     /// Whether the connection answered nothing during the `quiet` before `now`.
     fn silent_for(&self, quiet: Duration, now: Instant) -> bool {
-        match self.last_reply_ns.load(Ordering::Relaxed) {
+        match self.last_reply_ns() {
             // Never answered: a replacement may still be connecting.
             0 => self.connecting_until.is_none_or(|until| now >= until),
             last => {
@@ -129,6 +142,13 @@ impl PooledConnection {
                 since_origin.saturating_sub(Duration::from_nanos(last)) >= quiet
             }
         }
+    }
+
+    /// The send time of the last reply, or of a later request that found the
+    /// connection lost (a stall is judged from then: a lost connection fails
+    /// its requests at once, it does not leave them waiting).
+    fn last_reply_ns(&self) -> u64 {
+        self.reply_state.load(Ordering::Relaxed) >> 1
     }
 }
 
@@ -145,13 +165,63 @@ pub(crate) struct ReplyWatch<'a> {
 }
 
 impl ReplyWatch<'_> {
-    /// The request was answered (with a value or a server error).
-    pub(crate) fn replied(mut self) {
-        if let Some(started) = self.started.take() {
-            let pooled = self.pooled;
-            let ns = started.saturating_duration_since(pooled.origin).as_nanos() as u64;
-            pooled.last_reply_ns.store(ns.max(1), Ordering::Relaxed);
+    /// The request was answered (with a value or a server error). True for the
+    /// first reply after the connection was lost (see [`ReplyWatch::failed`])
+    /// to a request sent after the one that found it lost: the
+    /// `ConnectionManager` re-established the connection.
+    pub(crate) fn replied(mut self) -> bool {
+        let Some(started) = self.started.take() else {
+            return false;
+        };
+        let sent = self.pooled.sent_ns(started);
+        // Only forward: a late reply of an older request must neither make the
+        // connection look silent since that older send nor count as news
+        // after a loss.
+        let update =
+            self.pooled
+                .reply_state
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
+                    (sent > state >> 1).then_some(sent << 1)
+                });
+        matches!(update, Ok(before) if before & LOST != 0)
+    }
+
+    /// The request failed without an answer (`error` is no server reply). A
+    /// lost connection (not a timeout, which leaves it open) is re-established
+    /// by its `ConnectionManager`; [`ReplyWatch::replied`] tells when. A loss
+    /// is old news, and ignored, when a request sent after this one was
+    /// answered already (callers that waited on the dead connection learn of
+    /// it after others were served by the new one). A replacement that never
+    /// connected has nothing to re-establish. A cluster connection reconnects
+    /// its nodes inside redis-rs, out of sight, while other nodes keep
+    /// answering: only its replacement counts.
+    pub(crate) fn failed(self, error: &redis::RedisError) {
+        let pooled = self.pooled;
+        let Some(started) = self.started else {
+            return;
+        };
+        let never_up = pooled.connecting_until.is_some() && pooled.last_reply_ns() == 0;
+        if !error.is_io_error()
+            || error.is_timeout()
+            || never_up
+            || !matches!(pooled.connection, Connection::Standalone(_))
+        {
+            return;
         }
+        let sent = pooled.sent_ns(started);
+        let _ = pooled
+            .reply_state
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
+                (sent > state >> 1).then_some(sent << 1 | LOST)
+            });
+        // Dropped here: the stall rule still judges this request.
+    }
+}
+
+impl PooledConnection {
+    /// When a request started at `started` was sent, as stamped (at least 1).
+    fn sent_ns(&self, started: Instant) -> u64 {
+        (started.saturating_duration_since(self.origin).as_nanos() as u64).max(1)
     }
 }
 
@@ -246,11 +316,80 @@ async fn open_cluster(config: &Config) -> redis::RedisResult<ClusterConnection> 
     builder.build()?.get_async_connection().await
 }
 
-/// Whether a standalone-configured server is in fact a cluster node.
+/// Whether a standalone-configured server is in fact a cluster node. A user the
+/// ACL does not allow `INFO` (the operations do not need it) is taken to be on
+/// a standalone server: see "Access control" in `docs/reliability.md`.
 pub(crate) async fn is_cluster_node(connection: &mut Connection) -> redis::RedisResult<bool> {
-    let info: String = redis::cmd("INFO")
+    let info: redis::RedisResult<String> = redis::cmd("INFO")
         .arg("cluster")
         .query_async(connection)
-        .await?;
-    Ok(info.contains("cluster_enabled:1"))
+        .await;
+    match info {
+        Ok(info) => Ok(info.contains("cluster_enabled:1")),
+        Err(e) if is_no_perm(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A command the ACL refused (`NOPERM`).
+pub(crate) fn is_no_perm(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection that never connects (lazy, to a port nobody listens on):
+    /// only its reply stamps are used.
+    fn pooled() -> PooledConnection {
+        let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
+        let manager =
+            ConnectionManager::new_lazy_with_config(client, ConnectionManagerConfig::new())
+                .unwrap();
+        PooledConnection::new(Connection::Standalone(manager), None)
+    }
+
+    #[tokio::test]
+    async fn a_late_reply_of_an_older_request_does_not_move_the_stamp_back() {
+        let pooled = pooled();
+        let stall_after = Duration::from_secs(1);
+        let older = pooled.watch(stall_after);
+        // Instants are monotonic: the newer request is sent strictly later.
+        std::thread::sleep(Duration::from_millis(2));
+        let newer = pooled.watch(stall_after);
+        assert!(!newer.replied(), "nothing was lost");
+        let stamp = pooled.last_reply_ns();
+        assert!(stamp > 0);
+        // The older request's reply comes last.
+        older.replied();
+        assert_eq!(pooled.last_reply_ns(), stamp);
+    }
+
+    #[tokio::test]
+    async fn the_first_reply_after_a_lost_connection_counts_once_a_timeout_never() {
+        let pooled = pooled();
+        let stall_after = Duration::from_secs(1);
+        let io = |kind| redis::RedisError::from(std::io::Error::from(kind));
+        let later = || {
+            // Instants are monotonic: each request is sent strictly later.
+            std::thread::sleep(Duration::from_millis(1));
+            pooled.watch(stall_after)
+        };
+        assert!(!later().replied(), "nothing was lost");
+        later().failed(&io(std::io::ErrorKind::TimedOut));
+        assert!(!later().replied(), "a timeout loses nothing");
+        // Sent before the loss, answered after it: no news.
+        let old = later();
+        later().failed(&io(std::io::ErrorKind::ConnectionReset));
+        later().failed(&io(std::io::ErrorKind::ConnectionRefused));
+        assert!(!old.replied());
+        assert!(later().replied(), "back");
+        assert!(!later().replied(), "counted once");
+        // A loss found by a request sent before the last answered one is old news.
+        let stale = later();
+        assert!(!later().replied());
+        stale.failed(&io(std::io::ErrorKind::ConnectionReset));
+        assert!(!later().replied());
+    }
 }

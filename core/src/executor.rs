@@ -208,7 +208,14 @@ impl Executor {
                 connections_replaced: AtomicU64::new(0),
             }),
         };
-        executor.load_scripts().await?;
+        // A user the ACL does not allow SCRIPT LOAD can still run the scripts:
+        // each loads on first use (EVAL after NOSCRIPT).
+        if let Err(e) = executor.load_scripts().await {
+            if e.code() != ErrorCode::Auth {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "scripts not preloaded; each loads on first use");
+        }
         executor.start_monitor();
         Ok(executor)
     }
@@ -445,16 +452,16 @@ impl Executor {
             let watch = pooled.watch(stall_after);
             let result = request.send::<T>(&mut connection).await;
             if connection::answered(&result) {
-                watch.replied();
-            } else {
-                drop(watch);
+                if watch.replied() {
+                    // The first reply since the connection was re-established.
+                    self.inner.monitor.reconnect();
+                }
+            } else if let Err(e) = &result {
+                watch.failed(e);
             }
             match result {
                 Ok(value) => return Ok(value),
                 Err(e) => {
-                    if e.is_io_error() {
-                        self.inner.monitor.reconnect();
-                    }
                     if may_retry(op, &e) && attempt < retry.max_attempts {
                         let backoff = retry.backoff(attempt + 1);
                         self.inner.monitor.pool_wait(backoff);
@@ -1097,8 +1104,11 @@ fn surely_not_sent(e: &redis::RedisError) -> bool {
     e.is_connection_refusal() || e.kind() == redis::ErrorKind::Server(ServerErrorKind::BusyLoading)
 }
 
-/// Whether a failed request may be sent again: always when it never ran, and for
-/// idempotent operations on any transient failure. NOSCRIPT is handled by `eval`.
+/// Whether a failed request may be sent again: always when it surely never ran,
+/// and reads on any transient failure. A write whose reply was lost is never
+/// sent again, idempotent or not: another process may have written in between,
+/// and the resend would undo that newer write (`docs/reliability.md`, "Which
+/// calls are retried"). NOSCRIPT is handled by `eval`.
 fn may_retry(op: Operation, e: &redis::RedisError) -> bool {
     if is_noscript(e) {
         return false;
@@ -1107,12 +1117,37 @@ fn may_retry(op: Operation, e: &redis::RedisError) -> bool {
 }
 
 /// Turns a redis-rs failure into our error; `retryable` tells the caller whether
-/// calling again is safe *and* may succeed.
+/// calling again is safe *and* may succeed: the failure is transient and the
+/// operation a read, or the request surely never ran, or the server answered
+/// it with a refusal (a transient server error such as OOM, LOADING, MOVED is
+/// given before the command runs). A write whose reply was lost is not.
 fn classify_failure(op: Operation, e: redis::RedisError) -> Error {
-    let safe_to_repeat = op.is_idempotent() || surely_not_sent(&e);
-    let err = Error::from_redis(e);
-    let retryable = err.code().is_transient() && safe_to_repeat;
-    err.with_retryable(retryable)
+    let reply_lost = e.is_io_error() || e.is_timeout() || e.is_connection_dropped();
+    let safe_to_repeat = op.is_idempotent() || surely_not_sent(&e) || !reply_lost;
+    // Redis 7.0 reports a command refused by the ACL inside a script as a plain
+    // `ERR The user executing the script can't run this command ...`: the same
+    // refusal as NOPERM.
+    let refused_in_script = e.kind() == redis::ErrorKind::Server(ServerErrorKind::ResponseError)
+        && e.detail()
+            .is_some_and(|d| d.contains("The user executing the script can't run"));
+    let classified = Error::from_redis(e.clone());
+    let code = if refused_in_script {
+        ErrorCode::Auth
+    } else {
+        classified.code()
+    };
+    let message = if reply_lost && !safe_to_repeat {
+        format!(
+            "{}; the request may have run: its outcome is unknown (read before writing again)",
+            classified.message()
+        )
+    } else {
+        classified.message().to_string()
+    };
+    let retryable = code.is_transient() && safe_to_repeat;
+    Error::new(code, message)
+        .with_source(e)
+        .with_retryable(retryable)
 }
 
 fn validate_pod(pod: i64) -> Result<()> {
@@ -1179,7 +1214,7 @@ fn parse_loads(
 fn wrong_type_names(key: &str) -> impl FnOnce(Error) -> Error + '_ {
     move |err| {
         if err.code() == ErrorCode::Data {
-            Error::data(format!(
+            err.with_message(format!(
                 "key {key} holds a value of the wrong type for this operation"
             ))
         } else {
@@ -1196,7 +1231,10 @@ fn without_script_location(err: Error) -> Error {
         return err;
     }
     match err.message().find(" script: ") {
-        Some(at) => Error::data(err.message()[..at].to_string()),
+        Some(at) => {
+            let message = err.message()[..at].to_string();
+            err.with_message(message)
+        }
         None => err,
     }
 }

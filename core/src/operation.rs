@@ -78,9 +78,16 @@ impl Operation {
         Operation::ALL.into_iter().find(|op| op.name() == name)
     }
 
-    /// Whether running the operation twice leaves Redis as running it once and
-    /// returns a result the caller can use: such operations are retried on
-    /// transient failures (see `docs/reliability.md`).
+    /// Whether running the operation again, after its first run and a write by
+    /// another process in between, changes nothing that process or the caller
+    /// would see: only reads. Only these are sent again after a lost reply or
+    /// a timeout, and only their errors of that kind are `retryable` (see
+    /// "Which calls are retried" in `docs/reliability.md`).
+    ///
+    /// `set_service_state` and `set_workload_state` are not: run twice in a
+    /// row they leave Redis as one run does, but a newer state written by
+    /// another process between the two runs would be overwritten by the older
+    /// one.
     pub const fn is_idempotent(self) -> bool {
         matches!(
             self,
@@ -92,8 +99,6 @@ impl Operation {
                 | Operation::GetLinkedPodIfPersist
                 | Operation::BatchGetLinkedPod
                 | Operation::GetLinkService
-                | Operation::SetServiceState
-                | Operation::SetWorkloadState
         )
     }
 }

@@ -8,9 +8,14 @@
 //! is leaked in the child on purpose: dropping it would join threads that do not
 //! exist there. Executors remember the generation they were created in and refuse
 //! to run in a later one, with a clear error instead of a hang.
+//!
+//! Creating the runtime takes no lock (issue 13, defect 8): a lock held by
+//! another thread at the moment of a `fork()` stays held forever in the child,
+//! where that thread does not exist, so the child's first call would hang. Two
+//! threads that find no runtime at once each build one; the first to publish
+//! its pointer wins, the other shuts its own down without waiting.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -18,16 +23,36 @@ use crate::error::{Error, Result};
 
 static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
 static GENERATION: AtomicU64 = AtomicU64::new(0);
-static CREATE: Mutex<()> = Mutex::new(());
-static AT_FORK: Once = Once::new();
+/// The at-fork handler is registered in this process (or its parent).
+static AT_FORK: AtomicBool = AtomicBool::new(false);
+/// The process whose generation the handler bumped last.
+static FORKED_PID: AtomicU32 = AtomicU32::new(0);
 
 /// Environment variable: worker threads of the shared runtime (default 1; see
 /// `docs/performance.md` for why one worker batches best).
 pub const WORKERS_ENV: &str = "STATEFUL_REDIS_WORKER_THREADS";
 
 extern "C" fn forget_runtime_in_child() {
-    RUNTIME.store(std::ptr::null_mut(), Ordering::SeqCst);
-    GENERATION.fetch_add(1, Ordering::SeqCst);
+    // Registered more than once when threads raced to register it: count
+    // each child once. getpid() is async-signal-safe.
+    let pid = unsafe { libc::getpid() } as u32;
+    if FORKED_PID.swap(pid, Ordering::SeqCst) != pid {
+        RUNTIME.store(std::ptr::null_mut(), Ordering::SeqCst);
+        GENERATION.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Registers the at-fork handler before any runtime is published. The flag
+/// is set after registering: a child forked in between registers again (the
+/// handler tolerates that) rather than trusting a flag without a handler.
+fn register_at_fork() {
+    if !AT_FORK.load(Ordering::Acquire) {
+        // SAFETY: registering a handler that only touches atomics and getpid().
+        unsafe {
+            libc::pthread_atfork(None, None, Some(forget_runtime_in_child));
+        }
+        AT_FORK.store(true, Ordering::Release);
+    }
 }
 
 /// The current fork generation: 0 in the original process, +1 in each forked child.
@@ -39,21 +64,11 @@ pub fn generation() -> u64 {
 pub fn shared() -> Result<&'static Runtime> {
     let current = RUNTIME.load(Ordering::Acquire);
     if !current.is_null() {
-        // SAFETY: a runtime once stored is never freed (it is leaked on purpose).
+        // SAFETY: a runtime once published is never freed (it is leaked on purpose).
         return Ok(unsafe { &*current });
     }
-    let _guard = CREATE.lock().unwrap_or_else(|p| p.into_inner());
-    let current = RUNTIME.load(Ordering::Acquire);
-    if !current.is_null() {
-        // SAFETY: as above.
-        return Ok(unsafe { &*current });
-    }
-    AT_FORK.call_once(|| {
-        // SAFETY: registering a handler that only touches atomics.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(forget_runtime_in_child));
-        }
-    });
+    register_at_fork();
+    run_before_build_hook();
     let workers = std::env::var(WORKERS_ENV)
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -70,7 +85,41 @@ pub fn shared() -> Result<&'static Runtime> {
                 format!("cannot start the runtime: {e}"),
             )
         })?;
-    let leaked: &'static Runtime = Box::leak(Box::new(runtime));
-    RUNTIME.store(leaked as *const Runtime as *mut Runtime, Ordering::Release);
-    Ok(leaked)
+    let ours = Box::into_raw(Box::new(runtime));
+    match RUNTIME.compare_exchange(
+        std::ptr::null_mut(),
+        ours,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        // SAFETY: published, never freed.
+        Ok(_) => Ok(unsafe { &*ours }),
+        Err(winner) => {
+            // Another thread published first. SAFETY: `ours` was never shared.
+            let ours = unsafe { Box::from_raw(ours) };
+            // Without waiting: this may run where blocking is not allowed.
+            ours.shutdown_background();
+            // SAFETY: as above.
+            Ok(unsafe { &*winner })
+        }
+    }
+}
+
+/// A function the tests run while the runtime is being created (0: none).
+static BEFORE_BUILD: AtomicUsize = AtomicUsize::new(0);
+
+/// Tests only: `hook` runs on the creating thread just before the runtime is
+/// built, so that a test can fork while another thread is creating it.
+#[doc(hidden)]
+pub fn set_before_build_hook(hook: fn()) {
+    BEFORE_BUILD.store(hook as usize, Ordering::SeqCst);
+}
+
+fn run_before_build_hook() {
+    let hook = BEFORE_BUILD.load(Ordering::SeqCst);
+    if hook != 0 {
+        // SAFETY: only `set_before_build_hook` stores here, and it stores a `fn()`.
+        let hook: fn() = unsafe { std::mem::transmute::<usize, fn()>(hook) };
+        hook();
+    }
 }

@@ -309,5 +309,11 @@ async fn data_errors_name_the_key() {
             err.operation(),
             err.message()
         );
+        // The server's own error stays reachable as the cause.
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "{}: no cause",
+            err.operation()
+        );
     }
 }

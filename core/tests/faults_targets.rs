@@ -456,8 +456,8 @@ async fn g3_a_lost_reply_never_makes_a_write_run_twice() {
     let sent_writes = exec.requests_sent(Operation::SetLinkedPod) - sent_before;
     let [evalsha, ..] = stats();
     // Phase 2 (the scripts' own GET/SET calls are counted by the server too, so
-    // the phases are apart): a read and an idempotent write whose replies are
-    // lost are retried by the library, and the server ran each attempt once.
+    // the phases are apart): a read whose reply is lost is retried by the
+    // library, a state write is not, and the server ran each attempt once.
     server.command(&["CONFIG", "RESETSTAT"]).unwrap();
     let reads_before = exec.requests_sent(Operation::GetLinkedPod);
     let sets_before = exec.requests_sent(Operation::SetWorkloadState);
@@ -470,10 +470,15 @@ async fn g3_a_lost_reply_never_makes_a_write_run_twice() {
             Some(7),
             "the write whose reply was lost did run"
         );
+        // A write whose reply is lost is not sent again (a newer write by
+        // another process in between would be undone): it fails, and says so.
         arm(&exec, &proxy).await;
-        exec.set_workload_state(NS, &format!("s{i}"), "up")
+        let err = exec
+            .set_workload_state(NS, &format!("s{i}"), "up")
             .await
-            .unwrap();
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Connection, "{err}");
+        assert!(!err.retryable(), "{err:?}");
     }
     let sent_reads = exec.requests_sent(Operation::GetLinkedPod) - reads_before;
     let sent_sets = exec.requests_sent(Operation::SetWorkloadState) - sets_before;
@@ -487,6 +492,7 @@ async fn g3_a_lost_reply_never_makes_a_write_run_twice() {
     assert_eq!([sent_writes, sent_reads, sent_sets], [evalsha, gets, sets]);
     // Each link write ran exactly once: no duplicate execution.
     assert_eq!(evalsha, rounds);
+    assert_eq!(sets, rounds, "each state write ran once");
     assert_eq!(proxy.cut_replies(), 3 * rounds);
 }
 

@@ -10,6 +10,7 @@ use std::ptr;
 
 use napi::{sys, Status};
 use napi_derive::napi;
+use stateful_redis::error::scrub;
 use stateful_redis::{Error as CoreError, ErrorCode as CoreCode};
 
 /// The stable error codes (`err.code`), the same in every binding.
@@ -89,11 +90,12 @@ pub(crate) unsafe fn js_error(env: sys::napi_env, e: &CoreError) -> sys::napi_va
     set(env, error, c"retryable", retryable);
     set(env, error, c"operation", js_string(env, e.operation()));
     if let Some(source) = e.source() {
+        // The cause's text is a dependency's, not the core's: scrub it too.
         let mut cause = ptr::null_mut();
         sys::napi_create_error(
             env,
             ptr::null_mut(),
-            js_string(env, &source.to_string()),
+            js_string(env, &scrub(&source.to_string())),
             &mut cause,
         );
         set(env, error, c"cause", cause);

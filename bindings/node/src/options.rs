@@ -8,6 +8,7 @@ use napi::bindgen_prelude::Unknown;
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 use serde_json::{Map, Value};
+use stateful_redis::error::scrub;
 use stateful_redis::{Config, Error as CoreError, Options};
 
 /// Retry policy of calls that are safe to repeat (see `docs/reliability.md`).
@@ -100,12 +101,12 @@ pub(crate) fn config(env: &Env, options: Option<&Unknown>) -> Result<Config, Cor
             if value.get_type().ok() != Some(ValueType::Object) {
                 return Err(CoreError::invalid_argument("the options must be an object"));
             }
+            // napi's reasons name a JS type ("typeof Symbol value ..."), not a value.
             let json: Value = env
                 .from_js_value(unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) })
-                .map_err(|e| CoreError::config(format!("invalid options: {}", e.reason)))?;
-            serde_json::from_value::<Options>(snake_case_keys(json))
-                // serde names the field, never a string's value.
-                .map_err(|e| CoreError::config(format!("invalid options: {e}")))?
+                .map_err(|e| CoreError::config(format!("invalid options: {}", scrub(&e.reason))))?;
+            // The core's parser: its errors name the option, never the value given.
+            Options::from_json_value(&snake_case_keys(json))?
         }
         _ => Options::default(),
     };

@@ -10,6 +10,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple};
+use stateful_redis::error::scrub;
 use stateful_redis::{Error, ErrorCode};
 
 /// The exception classes, indexed by [`ErrorCode::index`], plus the root last.
@@ -60,27 +61,14 @@ fn make(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     Ok(py_err)
 }
 
-/// The chain of causes of a core error, as plain Python exceptions.
+/// The chain of causes of a core error, as plain Python exceptions. A cause's
+/// text is a dependency's, not ours: it goes through the core's scrub.
 fn cause_chain(source: &(dyn std::error::Error + 'static)) -> PyErr {
     let err = PyException::new_err(scrub(&source.to_string()));
     if let Some(next) = source.source() {
         Python::attach(|py| err.set_cause(py, Some(cause_chain(next))));
     }
     err
-}
-
-/// Hides URL credentials in text coming from a dependency (the core's messages are
-/// scrubbed already; a cause's text is not ours).
-fn scrub(message: &str) -> String {
-    message
-        .split_inclusive(char::is_whitespace)
-        .map(|word| match (word.find("://"), word.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                format!("{}***{}", &word[..scheme + 3], &word[at..])
-            }
-            _ => word.to_string(),
-        })
-        .collect()
 }
 
 /// `Result` of the core → `PyResult`.
@@ -157,11 +145,5 @@ mod tests {
                 assert!(value.is_instance(&root).unwrap());
             }
         });
-    }
-
-    #[test]
-    fn scrub_hides_credentials() {
-        let s = scrub("cannot reach redis://bob:hunter2@127.0.0.1:6379 now");
-        assert_eq!(s, "cannot reach redis://***@127.0.0.1:6379 now");
     }
 }

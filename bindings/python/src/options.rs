@@ -15,9 +15,8 @@ pub fn config_from_kwargs(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Config
         Some(dict) => to_json(dict.as_any(), "options")?,
         None => Value::Object(Map::new()),
     };
-    let options: Options = serde_json::from_value(value)
-        .map_err(|e| config_error(format!("invalid configuration: {e}")))?;
-    options.build().py()
+    // The core's parser: its errors name the option, never the value given.
+    Options::from_json_value(&value).py()?.build().py()
 }
 
 /// A Python value (None, bool, int, float, str, list/tuple, dict with str keys) as
@@ -44,7 +43,11 @@ pub fn to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
             .ok_or_else(|| config_error(format!("{path} is not a finite number")));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+        // Python's UnicodeEncodeError keeps the string (`.object`): drop it.
+        let text = s
+            .to_cow()
+            .map_err(|_| config_error(format!("{path} is not valid UTF-8 text")))?;
+        return Ok(Value::String(text.into_owned()));
     }
     if let Ok(list) = obj.cast::<PyList>() {
         return list
@@ -66,7 +69,8 @@ pub fn to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
             let key = key
                 .cast::<PyString>()
                 .map_err(|_| config_error(format!("{path}: keys must be str")))?
-                .to_cow()?
+                .to_cow()
+                .map_err(|_| config_error(format!("{path}: a key is not valid UTF-8 text")))?
                 .into_owned();
             let inner = format!("{path}.{key}");
             map.insert(key, to_json(&value, &inner)?);

@@ -168,8 +168,7 @@ impl Executor {
         let snapshot = self.metrics();
         let calls: u64 = snapshot.operations.iter().map(|o| o.count).sum();
         let peak = snapshot.pool.in_flight_peak;
-        let current = self.inner.connections.load_full();
-        let before = current.len() as u64;
+        let before = self.inner.connections.load().len() as u64;
         let unchanged = |reason: String| PoolChange {
             changed: false,
             connections_before: before,
@@ -197,10 +196,10 @@ impl Executor {
                  ({CALLS_PER_CONNECTION} per connection)"
             )));
         }
-        let mut next: Vec<_> = current.iter().take(target as usize).cloned().collect();
+        let mut opened = Vec::new();
         if target > before {
             let deadline = self.inner.config.connect_timeout();
-            let opened = tokio::time::timeout(
+            opened = tokio::time::timeout(
                 deadline,
                 connection::open(&self.inner.config, (target - before) as usize),
             )
@@ -208,30 +207,58 @@ impl Executor {
             .map_err(|_| Error::new(ErrorCode::Connection, "cannot open new connections in time"))?
             .map_err(Error::from_redis)
             .map_err(|e| e.with_operation("optimize_connection_pool"))?;
-            next.extend(opened);
         }
-        self.inner.connections.store(Arc::new(next));
-        let reason = if target > before {
+        // Resize the pool as it is now, not as it was before the await: a
+        // stalled connection replaced meanwhile stays replaced, and a
+        // concurrent call's resize is built on, not overwritten (new
+        // connections this call does not need then close).
+        let wanted = target as usize;
+        let previous = self.inner.connections.rcu(|now| {
+            let mut next: Vec<_> = now.iter().take(wanted).cloned().collect();
+            let missing = wanted.saturating_sub(next.len());
+            next.extend(opened.iter().take(missing).cloned());
+            next
+        });
+        // What this call changed, from the pool it actually resized.
+        let before = previous.len() as u64;
+        let after = target.min(before + opened.len() as u64);
+        if after == before {
+            return Ok(PoolChange {
+                connections_before: before,
+                connections_after: before,
+                ..unchanged(format!(
+                    "{before} connection(s) fit the peak of {peak} calls in flight \
+                     (another call resized the pool meanwhile)"
+                ))
+            });
+        }
+        let reason = if after > before {
             format!(
                 "peak of {peak} calls in flight over {before} connection(s) is more than \
                  {CALLS_PER_CONNECTION} per connection: opened {}",
-                target - before
+                after - before
             )
         } else {
             format!(
-                "peak of {peak} calls in flight needs only {target} connection(s): closed {}",
-                before - target
+                "peak of {peak} calls in flight needs only {after} connection(s): closed {}",
+                before - after
             )
         };
-        tracing::info!(before, after = target, "connection pool resized: {reason}");
+        tracing::info!(before, after, "connection pool resized: {reason}");
         Ok(PoolChange {
             changed: true,
             connections_before: before,
-            connections_after: target,
+            connections_after: after,
             in_flight_peak: peak,
             calls,
             reason,
         })
+    }
+
+    /// The pool's connections, by a process-unique id, in pool order (tests).
+    #[doc(hidden)]
+    pub fn pool_connection_ids(&self) -> Vec<u64> {
+        self.inner.connections.load().iter().map(|c| c.id).collect()
     }
 
     /// Checks which scripts the server lacks (`SCRIPT EXISTS`) and loads every

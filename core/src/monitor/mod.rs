@@ -192,7 +192,7 @@ impl Monitor {
         self.current.load().noscript_reloads.fetch_add(1, Relaxed);
     }
 
-    /// A lost connection was noticed (it is re-established by the connection manager).
+    /// A lost connection was re-established, or a stalled one replaced.
     pub fn reconnect(&self) {
         self.current.load().reconnects.fetch_add(1, Relaxed);
     }

@@ -109,8 +109,8 @@ pub struct PoolMetrics {
     pub wait_ms_total: f64,
     /// 99th percentile of one pause, in milliseconds.
     pub wait_ms_p99: f64,
-    /// Lost connections noticed (the connection manager re-establishes them)
-    /// and stalled connections replaced.
+    /// Connections re-established after a loss (counted at their first reply,
+    /// however many calls failed meanwhile) and stalled connections replaced.
     pub reconnects: u64,
 }
 

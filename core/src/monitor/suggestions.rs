@@ -212,7 +212,8 @@ pub fn suggest(s: &MetricsSnapshot, facts: Option<&PoolFacts>) -> Vec<Suggestion
             "reconnects",
             Severity::Warning,
             format!(
-                "{} lost connections in {:.0} s: the network or the server is unstable \
+                "{} connections lost and re-established (or stalled and replaced) in {:.0} s: \
+                 the network or the server is unstable \
                  (check timeouts of proxies, maxclients, server restarts)",
                 s.pool.reconnects, s.period_seconds
             ),

@@ -19,6 +19,8 @@ struct State {
     cut_next_reply: AtomicBool,
     /// Replies dropped so far.
     cut_replies: AtomicU64,
+    /// Client connections accepted so far.
+    accepted: AtomicU64,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -39,6 +41,7 @@ impl Proxy {
             let state = state.clone();
             async move {
                 while let Ok((client, _)) = listener.accept().await {
+                    state.accepted.fetch_add(1, Ordering::SeqCst);
                     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                         continue; // the client sees its connection closed
                     };
@@ -81,6 +84,11 @@ impl Proxy {
     /// Replies dropped so far.
     pub fn cut_replies(&self) -> u64 {
         self.state.cut_replies.load(Ordering::SeqCst)
+    }
+
+    /// Client connections accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.state.accepted.load(Ordering::SeqCst)
     }
 
     /// Closes every open connection (new ones are accepted).

@@ -1,4 +1,4 @@
-# Sourced by .ci/run: what the C ABI suite (scripts/test.d/c.sh) needs, from
+# Sourced by scripts/test.sh: what the C ABI suite (scripts/test.d/c.sh) needs, from
 # Debian's packages, installed only when missing.
 _sr_c_missing=()
 command -v cmake >/dev/null || _sr_c_missing+=(cmake)

@@ -1,4 +1,4 @@
-# Sourced by .ci/run: headless Chromium for the dashboard's end-to-end test
+# Sourced by scripts/test.sh: headless Chromium for the dashboard's end-to-end test
 # (cli/tests/e2e.rs loads the live page and takes a screenshot). Debian's package.
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
   echo "installing chromium from Debian's packages..." >&2

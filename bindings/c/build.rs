@@ -1,5 +1,6 @@
 //! Generates `include/stateful_redis.h` with the pinned cbindgen and gives the
-//! shared library its SONAME (`libstateful_redis.so.<ABI>`).
+//! shared library its SONAME (`libstateful_redis.so.<ABI>`; on macOS the install
+//! name `@rpath/libstateful_redis.<ABI>.dylib`).
 //!
 //! The header is written only when its text changes, so builds do not touch it
 //! needlessly; CI regenerates it and fails when the committed copy differs
@@ -17,8 +18,18 @@ fn main() {
 
     // The SONAME carries the ABI version, not the crate version: a minor release
     // that only adds functions stays loadable by programs linked before it.
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libstateful_redis.so.{SR_ABI_VERSION}");
+    // The names match bindings/c/CMakeLists.txt, which installs the library
+    // under them (only Linux is built by CI).
+    match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
+        Ok("linux") => println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-soname,libstateful_redis.so.{SR_ABI_VERSION}"
+        ),
+        // macOS: the install name plays the SONAME's part.
+        Ok("macos") => println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/libstateful_redis.{SR_ABI_VERSION}.dylib"
+        ),
+        // Windows: the DLL keeps cargo's name (its import library records it).
+        _ => {}
     }
 
     let version = std::env::var("CARGO_PKG_VERSION").unwrap();

@@ -14,7 +14,7 @@ if [ ! -x .venv/bin/python ]; then
   }
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9,<2" "pytest>=8" "redis>=5" "jsonschema>=4" "mypy>=1.10"
+  "maturin>=1.9.2,<2" "pytest>=8" "redis>=5" "jsonschema>=4" "mypy>=1.10"
 
 # Release build (what users get); the cargo target dir is shared with the workspace
 # unless CARGO_TARGET_DIR says otherwise.
@@ -31,3 +31,20 @@ rm -f "$log"
   exit 1
 }
 .venv/bin/python -m pytest tests -q -p no:cacheprovider
+
+echo "-- sdist metadata: PEP 639 license, the LICENSE file, project URLs"
+sdist_dir=$(mktemp -d)
+trap 'rm -rf "$sdist_dir"' EXIT
+.venv/bin/maturin sdist --out "$sdist_dir" >/dev/null 2>&1 || {
+  .venv/bin/maturin sdist --out "$sdist_dir"
+  exit 1
+}
+sdist=$(ls "$sdist_dir"/*.tar.gz)
+pkg_info=$(tar -xzf "$sdist" -O --wildcards '*/PKG-INFO')
+for field in "License-Expression: Apache-2.0" "License-File: LICENSE" \
+  "Project-URL: Repository, " "Classifier: Programming Language :: Python :: 3.9" "Keywords: "; do
+  grep -qF "$field" <<<"$pkg_info" || { echo "PKG-INFO lacks '$field'" >&2; exit 1; }
+done
+# The license shipped is the repository's (bindings/python/LICENSE is a symlink to it).
+tar -xzf "$sdist" -O --wildcards '*/bindings/python/LICENSE' | cmp - ../../LICENSE
+echo "sdist metadata: 6 checks passed"

@@ -44,6 +44,14 @@ function workspaceRoot() {
   return null
 }
 
+/** rustc's host triple (`x86_64-unknown-linux-gnu`), or null when rustc cannot say. */
+function hostTriple() {
+  const result = spawnSync(process.env.RUSTC || 'rustc', ['-vV'], { encoding: 'utf8' })
+  if (result.status !== 0 || !result.stdout) return null
+  const line = result.stdout.split('\n').find((l) => l.startsWith('host: '))
+  return line ? line.slice('host: '.length).trim() : null
+}
+
 function build() {
   const root = workspaceRoot()
   if (!root) {
@@ -52,8 +60,13 @@ function build() {
   }
   const cargo = process.env.CARGO || 'cargo'
   console.error(`stateful-redis: building the native module with ${cargo} (release) in ${root}`)
+  // An explicit --target, as `napi build --platform` passes: the build then
+  // shares CARGO_TARGET_DIR's <triple>/release with the napi-rs CLI's builds
+  // instead of compiling every dependency again into release/.
+  const target = hostTriple()
   const result = spawnSync(cargo, [
     'build', '--release', '-p', CRATE,
+    ...(target ? ['--target', target] : []),
     '--manifest-path', join(root, 'Cargo.toml'),
     '--message-format=json-render-diagnostics',
   ], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 1024 * 1024 })

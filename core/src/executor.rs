@@ -833,14 +833,20 @@ impl Executor {
         let op = Operation::GetLinkedPod;
         self.run(op, async {
             let keys = self.link_keys(ns, uid, svc)?;
-            let cmd = redis::cmd("GET").arg(&keys.link).clone();
-            let value: Option<String> = self
-                .query(op, &cmd)
-                .await
-                .map_err(wrong_type_names(&keys.link))?;
-            parse_pod(&keys.link, value)
+            self.read_link(op, &keys).await
         })
         .await
+    }
+
+    /// The link's pod, read with one `GET`: `DATA` naming the key when it
+    /// holds the wrong type or something that is not a pod id.
+    async fn read_link(&self, op: Operation, keys: &crate::keys::LinkKeys) -> Result<Option<i64>> {
+        let cmd = redis::cmd("GET").arg(&keys.link).clone();
+        let value: Option<String> = self
+            .query(op, &cmd)
+            .await
+            .map_err(wrong_type_names(&keys.link))?;
+        parse_pod(&keys.link, value)
     }
 
     /// The pod `uid` is linked to for `svc`, only if the link is persistent.
@@ -1005,12 +1011,7 @@ impl Executor {
             // an earlier one: a link removed in between would come back.
             let existing = if persist == -1 {
                 // Nothing to refresh: a read is enough.
-                let cmd = redis::cmd("GET").arg(&keys.link).clone();
-                let value: Option<String> = self
-                    .query(op, &cmd)
-                    .await
-                    .map_err(wrong_type_names(&keys.link))?;
-                parse_pod(&keys.link, value)?
+                self.read_link(op, &keys).await?
             } else {
                 // Returns and refreshes a temporary link in one script, only if
                 // the link still exists when it runs.

@@ -3,6 +3,10 @@
 //! itself), or a Redis Cluster through redis-rs's async cluster connection (MOVED
 //! and ASK followed, slots refreshed; the executor splits batch reads by slot).
 //!
+//! This file holds one connection: opening it, and the watch that tells a
+//! stalled connection from a slow call. The pool that picks, replaces and
+//! resizes them is [`crate::pool`].
+//!
 //! A connection that stops answering is replaced (see [`PooledConnection`]):
 //! requests its callers gave up on would otherwise pile up inside a multiplexed
 //! connection for as long as the server is stalled, and a cluster connection of

@@ -1,4 +1,5 @@
-//! Name validation and key building (SPEC section 2).
+//! Key building (SPEC section 2): percent-encoding of names and the key schemas.
+//! The names are checked before, in [`crate::validate`].
 //!
 //! Redis Cluster hashes only the text between the first `{` and the next `}`. Names
 //! are therefore percent-encoded before they go into a key: `%` (first), `{` and `}`
@@ -9,74 +10,12 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::validate::validate_java_namespace;
 
-/// Longest accepted namespace, service or user id, in bytes (after UTF-8 encoding,
-/// before percent-encoding).
-pub const MAX_NAME_LEN: usize = 512;
-
-/// Longest accepted state string (pod state or workload state), in bytes.
-pub const MAX_STATE_LEN: usize = 4096;
-
-/// Which kind of name is being checked: used in error messages and to decide
-/// whether `:` is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameKind {
-    Namespace,
-    Service,
-    Uid,
-}
-
-impl NameKind {
-    fn label(self) -> &'static str {
-        match self {
-            NameKind::Namespace => "ns",
-            NameKind::Service => "svc",
-            NameKind::Uid => "uid",
-        }
-    }
-}
-
-/// Checks a name: non-empty, at most [`MAX_NAME_LEN`] bytes, no control characters.
-pub fn validate_name(kind: NameKind, name: &str) -> Result<()> {
-    if name.is_empty() {
-        return Err(Error::invalid_argument(format!(
-            "{} must not be empty",
-            kind.label()
-        )));
-    }
-    if name.len() > MAX_NAME_LEN {
-        return Err(Error::invalid_argument(format!(
-            "{} is {} bytes long; the limit is {MAX_NAME_LEN}",
-            kind.label(),
-            name.len()
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid_argument(format!(
-            "{} must not contain control characters",
-            kind.label()
-        )));
-    }
-    Ok(())
-}
-
-/// Checks a state string: at most [`MAX_STATE_LEN`] bytes, no control characters.
-/// An empty state is allowed (it is a value, not a name).
-pub fn validate_state(state: &str) -> Result<()> {
-    if state.len() > MAX_STATE_LEN {
-        return Err(Error::invalid_argument(format!(
-            "state is {} bytes long; the limit is {MAX_STATE_LEN}",
-            state.len()
-        )));
-    }
-    if state.chars().any(char::is_control) {
-        return Err(Error::invalid_argument(
-            "state must not contain control characters",
-        ));
-    }
-    Ok(())
-}
+// The name checks and their limits live in `validate`, the one place of every
+// limit; they stay reachable under their old paths.
+pub use crate::validate::{validate_name, validate_state, NameKind, MAX_NAME_LEN, MAX_STATE_LEN};
 
 /// Percent-encodes the characters that could move a key out of its hash tag.
 pub fn encode(kind: NameKind, name: &str) -> Cow<'_, str> {
@@ -122,12 +61,8 @@ impl KeySchema {
     /// non-empty `:`-separated parts.
     pub fn validate_namespace(self, ns: &str) -> Result<()> {
         validate_name(NameKind::Namespace, ns)?;
-        if self == KeySchema::Java
-            && (ns.split(':').count() != 3 || ns.split(':').any(str::is_empty))
-        {
-            return Err(Error::invalid_argument(format!(
-                "the Java key schema needs ns = appId:regionId:logicType (three parts), not {ns:?}"
-            )));
+        if self == KeySchema::Java {
+            validate_java_namespace(ns)?;
         }
         Ok(())
     }
@@ -286,14 +221,5 @@ mod tests {
         assert_eq!(encode(NameKind::Namespace, "a:b"), "a:b");
         assert_eq!(encode(NameKind::Namespace, "a}b%"), "a%7Db%25");
         assert_eq!(encode(NameKind::Uid, "a:b"), "a%3Ab");
-    }
-
-    #[test]
-    fn validation_rejects_bad_names() {
-        assert!(validate_name(NameKind::Uid, "").is_err());
-        assert!(validate_name(NameKind::Uid, "a\nb").is_err());
-        assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN + 1)).is_err());
-        assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN)).is_ok());
-        assert!(validate_name(NameKind::Uid, "ünï{c}ode:%").is_ok());
     }
 }

@@ -13,10 +13,20 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Module map (see `docs/architecture.md`): [`config`] → [`executor`] (validation
-//! from [`keys`], scripts from [`scripts`], errors from [`error`], measurements into
-//! [`monitor`]); [`blocking`] and [`runtime`] for callers without async;
-//! [`local_redis`] starts a private `redis-server` for tests and the CLI.
+//! Module map (see `docs/architecture.md`; imports go one way, down this list,
+//! and `tests/module_graph.rs` fails on a cycle):
+//! - [`error`], [`operation`]: error codes; the closed set of operations.
+//! - [`validate`]: every limit on an argument and its check. [`keys`]: key
+//!   building. [`model`]: the values of the operations and the parsing of what
+//!   Redis holds. [`scripts`]: the Lua scripts.
+//! - [`config`]: options, TLS, the checked configuration.
+//! - `connection` (one connection and its reply watch) under [`pool`] (pick,
+//!   replace a stalled connection, resize).
+//! - [`monitor`]: measurements, alerts, suggestions.
+//! - [`executor`]: the façade (`run`) and its transport (retries, `NOSCRIPT`,
+//!   batch reads); `ops`: the 17 operations, as methods of [`Executor`].
+//! - [`blocking`] and [`runtime`] for callers without async; [`local_redis`]
+//!   starts a private `redis-server` for tests and the CLI.
 
 pub mod blocking;
 pub mod config;
@@ -27,11 +37,14 @@ pub mod executor;
 pub mod fuzz_checks;
 pub mod keys;
 pub mod local_redis;
+pub mod model;
 pub mod monitor;
 pub mod operation;
+mod ops;
+pub mod pool;
 pub mod runtime;
 pub mod scripts;
-mod tls;
+pub mod validate;
 
 pub use blocking::BlockingExecutor;
 pub use config::{Config, ConfigBuilder, KeySchemaName, Options, RetryPolicy};

@@ -10,8 +10,9 @@
 
 use once_cell::sync::Lazy;
 use once_cell::sync::OnceCell;
+use serde::{Deserialize, Serialize};
 
-use crate::executor::MAX_POD;
+use crate::validate::MAX_POD;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 
@@ -70,6 +71,20 @@ pub fn all() -> [&'static LuaScript; 7] {
         &READ_POD_LOADS,
         &READ_PERSISTENT_LINK,
     ]
+}
+
+/// What `optimize_lua_scripts` did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScriptsReport {
+    /// Scripts of the library.
+    pub scripts: u64,
+    /// Scripts the server did not have (`SCRIPT EXISTS`), by name.
+    pub missing_before: Vec<String>,
+    /// Scripts loaded (`SCRIPT LOAD`; every script is loaded, loading is idempotent).
+    pub loaded: u64,
+    /// `NOSCRIPT` reloads seen in the current period.
+    pub noscript_reloads: u64,
+    pub changed: bool,
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ pub const MIN_CALLS: u64 = 20;
 /// A batch call with more items than this is "large".
 pub const LARGE_BATCH: u64 = 10_000;
 /// Concurrent calls one multiplexed connection pipelines well.
-pub const CALLS_PER_CONNECTION: u64 = 64;
+pub use crate::pool::CALLS_PER_CONNECTION;
 
 fn evidence<const N: usize>(pairs: [(&str, f64); N]) -> BTreeMap<String, f64> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()

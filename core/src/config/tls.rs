@@ -16,7 +16,7 @@
 
 use redis::{ClientTlsConfig, ConnectionAddr, ConnectionInfo, TlsCertificates};
 
-use crate::config::Options;
+use super::options::Options;
 use crate::error::{Error, Result};
 
 /// Reads the certificate files named by the options; `None` when none is named.

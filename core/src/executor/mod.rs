@@ -1,0 +1,330 @@
+//! The asynchronous executor: the façade every binding calls.
+//!
+//! A call flows through [`Executor::run`] here (closed check, in-flight limit,
+//! deadline, measurement) into its operation (`crate::ops`: validates the
+//! input, builds the keys, parses the reply), which sends one command or one
+//! script through the transport (`transport.rs`: retries, `NOSCRIPT`, batch
+//! reads by hash slot, failure classification) over a connection of the pool
+//! ([`crate::pool`]).
+//!
+//! This file holds the [`Executor`] itself: connecting, `run`, and the
+//! accessors. The measurements the bindings read and the two run-time
+//! optimizers are in `monitor_ops.rs`.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::connection::{self, PooledConnection};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::KeySchema;
+use crate::monitor::{Monitor, PoolProbe};
+use crate::operation::Operation;
+use crate::pool::Pool;
+use crate::scripts;
+
+mod monitor_ops;
+mod transport;
+
+// The types, limits and parsers of the operations, under the paths they have
+// always had.
+pub use crate::model::{parse_pod_id, PodLoad, RoutingPolicy, TrySetOutcome};
+pub use crate::pool::PoolChange;
+pub use crate::scripts::ScriptsReport;
+pub use crate::validate::{MAX_BATCH, MAX_POD, MAX_SERVICES, MAX_TTL_SECONDS};
+pub use transport::BATCH_CHUNK;
+
+/// How often the executor evaluates alert rules.
+pub const ALERT_TICK: Duration = Duration::from_secs(1);
+
+/// The executor: cheap to clone, shared by every task and thread.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    schema: KeySchema,
+    pool: Pool,
+    in_flight: AtomicUsize,
+    closed: AtomicBool,
+    monitor: Arc<Monitor>,
+    /// Requests written per operation, retries included (see `requests_sent`).
+    requests_sent: [AtomicU64; Operation::ALL.len()],
+}
+
+/// Counts a call in flight for as long as it lives.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("server", &self.inner.config.server_label())
+            .field("connections", &self.inner.pool.len())
+            .field("closed", &self.inner.closed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Executor {
+    /// Connects (bounded by the connect timeout) and loads the scripts.
+    /// Must run inside a tokio runtime, which then drives the connections.
+    pub async fn connect(config: Config) -> Result<Executor> {
+        Executor::connect_with_monitor(config, Arc::new(Monitor::new())).await
+    }
+
+    /// As [`Executor::connect`], recording into a given monitor.
+    pub async fn connect_with_monitor(config: Config, monitor: Arc<Monitor>) -> Result<Executor> {
+        let connect_timeout = config.connect_timeout();
+        let mut config = config;
+        let connect = async {
+            let mut connections = connection::open(&config, config.options.connections).await?;
+            // A URL that points at a cluster node: use it as the cluster's seed.
+            let mut first = connections[0].connection.clone();
+            if !config.is_cluster() && connection::is_cluster_node(&mut first).await? {
+                let seed = config.connection_info.clone();
+                config = config.clone().into_cluster(vec![seed]).map_err(|e| {
+                    redis::RedisError::from((
+                        redis::ErrorKind::InvalidClientConfig,
+                        "refused",
+                        e.message().to_string(),
+                    ))
+                })?;
+                connections = connection::open(&config, config.options.connections).await?;
+            }
+            Ok::<_, redis::RedisError>(connections)
+        };
+        let connections = match tokio::time::timeout(connect_timeout, connect).await {
+            Ok(Ok(connections)) => connections,
+            Ok(Err(e)) => {
+                let err = Error::from_redis(e);
+                let code = match err.code() {
+                    ErrorCode::Internal | ErrorCode::Timeout => ErrorCode::Connection,
+                    code => code,
+                };
+                return Err(Error::new(
+                    code,
+                    format!(
+                        "cannot connect to {}: {}",
+                        config.server_label(),
+                        err.message()
+                    ),
+                ));
+            }
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorCode::Connection,
+                    format!(
+                        "cannot connect to {} within {} ms",
+                        config.server_label(),
+                        connect_timeout.as_millis()
+                    ),
+                ))
+            }
+        };
+        let executor = Executor {
+            inner: Arc::new(Inner {
+                schema: config.key_schema(),
+                config,
+                pool: Pool::new(connections),
+                in_flight: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+                monitor,
+                requests_sent: std::array::from_fn(|_| AtomicU64::new(0)),
+            }),
+        };
+        // A user the ACL does not allow SCRIPT LOAD can still run the scripts:
+        // each loads on first use (EVAL after NOSCRIPT).
+        if let Err(e) = executor.load_scripts().await {
+            if e.code() != ErrorCode::Auth {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "scripts not preloaded; each loads on first use");
+        }
+        executor.start_monitor();
+        Ok(executor)
+    }
+
+    /// Attaches the pool probe and, with the monitor on, starts the alert tick:
+    /// a task that evaluates alert rules every [`ALERT_TICK`] and ends once the
+    /// executor is closed or dropped.
+    fn start_monitor(&self) {
+        let probe: Weak<dyn PoolProbe> = Arc::downgrade(&self.inner) as Weak<Inner>;
+        self.inner.monitor.attach(probe);
+        if !self.inner.config.options.monitor {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ALERT_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                if inner.closed.load(Ordering::Acquire) {
+                    break;
+                }
+                inner.monitor.evaluate_alerts();
+            }
+        });
+    }
+
+    /// Loads every script on the server (done at connect; safe to repeat).
+    pub async fn load_scripts(&self) -> Result<usize> {
+        let deadline = self.inner.config.command_timeout();
+        let mut connection = self.connection().await.connection.clone();
+        let load = async {
+            for script in scripts::all() {
+                let sha: String = redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(&script.source)
+                    .query_async(&mut connection)
+                    .await?;
+                debug_assert_eq!(sha, script.sha());
+            }
+            Ok::<_, redis::RedisError>(scripts::all().len())
+        };
+        match tokio::time::timeout(deadline, load).await {
+            Ok(result) => result.map_err(Error::from_redis),
+            Err(_) => Err(Error::timeout(deadline)),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The monitor this executor records into.
+    #[inline]
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.inner.monitor
+    }
+
+    /// The key layout in use.
+    #[inline]
+    pub(crate) fn keys(&self) -> KeySchema {
+        self.inner.schema
+    }
+
+    /// Requests of `op` handed to a connection so far: every attempt, retries and
+    /// `EVAL` after `NOSCRIPT` included. The server ran at most this many,
+    /// which is how the tests show that no write is executed twice (G3 in
+    /// `docs/reliability.md`).
+    pub fn requests_sent(&self, op: Operation) -> u64 {
+        self.inner.requests_sent[op.index()].load(Ordering::Relaxed)
+    }
+
+    /// Calls in flight right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Refuses every later call with `CLOSED`. Calls in flight finish.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Connections replaced because they stopped answering (see
+    /// [`PooledConnection`](crate::connection)): a stalled server, a half-open peer.
+    pub fn connections_replaced(&self) -> u64 {
+        self.inner.pool.replaced()
+    }
+
+    /// The pool's connections, by a process-unique id, in pool order (tests).
+    #[doc(hidden)]
+    pub fn pool_connection_ids(&self) -> Vec<u64> {
+        self.inner.pool.connection_ids()
+    }
+
+    /// The connection for the next request, a stalled one replaced first.
+    async fn connection(&self) -> Arc<PooledConnection> {
+        let pooled = self.inner.pool.pick();
+        if pooled.needs_replacement() {
+            return Box::pin(self.replace_stalled(&pooled)).await;
+        }
+        pooled
+    }
+
+    /// Replaces a stalled connection in the pool (see [`Pool::replace_stalled`]),
+    /// counting it as a reconnect in the monitor.
+    #[cold]
+    async fn replace_stalled(&self, stalled: &Arc<PooledConnection>) -> Arc<PooledConnection> {
+        let inner = &*self.inner;
+        inner
+            .pool
+            .replace_stalled(&inner.config, stalled, || inner.monitor.reconnect())
+            .await
+    }
+
+    /// Runs one operation: refuses it when closed or over the in-flight limit,
+    /// bounds it by the command timeout, names it in errors and measures it.
+    pub(crate) async fn run<T>(
+        &self,
+        op: Operation,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let inner = &*self.inner;
+        let start = Instant::now();
+        let result = if inner.closed.load(Ordering::Acquire) {
+            Err(Error::closed())
+        } else if inner
+            .in_flight
+            // Admit only below the limit: the count never exceeds it, even for
+            // an instant (a refused call used to add one and take it back).
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < inner.config.options.max_in_flight).then_some(n + 1)
+            })
+            .is_err()
+        {
+            Err(Error::new(
+                ErrorCode::Busy,
+                format!(
+                    "{} calls already in flight (max_in_flight)",
+                    inner.config.options.max_in_flight
+                ),
+            ))
+        } else {
+            let _in_flight = InFlight(&inner.in_flight);
+            if inner.config.options.monitor {
+                self.note_call_started();
+            }
+            let deadline = inner.config.command_timeout();
+            match tokio::time::timeout(deadline, call).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::timeout(deadline).with_retryable(op.is_idempotent())),
+            }
+        };
+        if inner.config.options.monitor {
+            let outcome = match &result {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.code()),
+            };
+            inner.monitor.record(op, start.elapsed(), outcome);
+        }
+        result.map_err(|e| e.with_operation(op.name()))
+    }
+
+    /// Tells the monitor a call started (peak in-flight, contention).
+    #[inline]
+    fn note_call_started(&self) {
+        let inner = &*self.inner;
+        inner
+            .monitor
+            .call_started(inner.in_flight.load(Ordering::Relaxed), inner.pool.len());
+    }
+}

@@ -1,0 +1,277 @@
+//! The transport: how an operation's request reaches the server and how its
+//! failure comes back. One request over a connection of the pool, retried as
+//! the retry policy allows ([`Executor::query`]); a script by `EVALSHA`, once
+//! more by `EVAL` after `NOSCRIPT` ([`Executor::eval`]); many keys by `MGET`,
+//! split by hash slot on a cluster ([`Executor::mget`]); and the
+//! classification of a redis-rs failure into an [`Error`] with its code and
+//! `retryable` flag (`classify_failure`).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+
+use redis::{Cmd, FromRedisValue, ServerErrorKind, ToRedisArgs};
+
+use super::Executor;
+use crate::connection;
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::cluster_slot;
+use crate::operation::Operation;
+use crate::scripts::LuaScript;
+
+/// Uids per `MGET` inside one batch call.
+pub const BATCH_CHUNK: usize = 1_000;
+
+/// Script arguments of mixed types.
+pub(crate) trait ToRedisArgsDyn: Sync {
+    fn write_to(&self, cmd: &mut Cmd);
+}
+
+impl<T: ToRedisArgs + Sync> ToRedisArgsDyn for T {
+    fn write_to(&self, cmd: &mut Cmd) {
+        cmd.arg(self);
+    }
+}
+
+/// A request to the server: one command or a pipeline.
+pub(crate) trait Request: Sync {
+    fn send<'a, T: FromRedisValue + 'static>(
+        &'a self,
+        connection: &'a mut connection::Connection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a;
+}
+
+impl Request for Cmd {
+    fn send<'a, T: FromRedisValue + 'static>(
+        &'a self,
+        connection: &'a mut connection::Connection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
+        self.query_async(connection)
+    }
+}
+
+impl Request for redis::Pipeline {
+    fn send<'a, T: FromRedisValue + 'static>(
+        &'a self,
+        connection: &'a mut connection::Connection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
+        self.query_async(connection)
+    }
+}
+
+impl Executor {
+    /// Sends one request, retrying as the retry policy allows (see
+    /// `docs/reliability.md`): any call whose request surely never reached the
+    /// server, and idempotent calls on any transient failure.
+    pub(crate) async fn query<T: FromRedisValue + 'static, R: Request>(
+        &self,
+        op: Operation,
+        request: &R,
+    ) -> Result<T> {
+        self.query_raw(op, request)
+            .await
+            .map_err(|e| classify_failure(op, e))
+    }
+
+    async fn query_raw<T: FromRedisValue + 'static, R: Request>(
+        &self,
+        op: Operation,
+        request: &R,
+    ) -> redis::RedisResult<T> {
+        let retry = self.inner.config.options.retry;
+        let stall_after = self.inner.config.command_timeout() / 2;
+        let mut attempt = 1;
+        loop {
+            let mut pooled = self.inner.pool.pick();
+            if pooled.needs_replacement() {
+                // Boxed: the cold path's future (a cluster connect) would
+                // otherwise make every call's future bigger.
+                pooled = Box::pin(self.replace_stalled(&pooled)).await;
+            }
+            let mut connection = pooled.connection.clone();
+            self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
+            let watch = pooled.watch(stall_after);
+            let result = request.send::<T>(&mut connection).await;
+            if connection::answered(&result) {
+                if watch.replied() {
+                    // The first reply since the connection was re-established.
+                    self.inner.monitor.reconnect();
+                }
+            } else if let Err(e) = &result {
+                watch.failed(e);
+            }
+            match result {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    if may_retry(op, &e) && attempt < retry.max_attempts {
+                        let backoff = retry.backoff(attempt + 1);
+                        self.inner.monitor.pool_wait(backoff);
+                        tokio::time::sleep(backoff).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Runs a script with `EVALSHA`; on `NOSCRIPT` (after `SCRIPT FLUSH`, a
+    /// restart, or on a replica just promoted) runs it once with `EVAL` and its
+    /// source, which also caches it on that server. Safe: `NOSCRIPT` means the
+    /// script did not run. `EVAL` is routed by its keys like `EVALSHA`, so on a
+    /// cluster the script reaches exactly the node that lacked it.
+    pub(crate) async fn eval<T: FromRedisValue + 'static>(
+        &self,
+        op: Operation,
+        script: &LuaScript,
+        keys: &[&str],
+        args: &[&dyn ToRedisArgsDyn],
+    ) -> Result<T> {
+        let command = |name: &str, script_ref: &str| {
+            let mut cmd = redis::cmd(name);
+            cmd.arg(script_ref).arg(keys.len()).arg(keys);
+            for arg in args {
+                arg.write_to(&mut cmd);
+            }
+            cmd
+        };
+        self.inner.monitor.script_call();
+        match self.query_raw(op, &command("EVALSHA", script.sha())).await {
+            Err(e) if is_noscript(&e) => {
+                self.inner.monitor.script_reload();
+                self.inner.monitor.script_call();
+                self.query(op, &command("EVAL", &script.source)).await
+            }
+            other => other.map_err(|e| classify_failure(op, e)),
+        }
+        .map_err(without_script_location)
+    }
+
+    /// The values of many keys, in their order. On one server: a pipeline of
+    /// `MGET`s of [`BATCH_CHUNK`] keys, one round trip. On a cluster: one `MGET`
+    /// per hash slot (and chunk), all sent at once, each routed and redirected
+    /// (MOVED/ASK) on its own. redis-rs can split a multi-slot `MGET` itself, but
+    /// when one of its parts was redirected during a failover it failed to put
+    /// the replies back together ("Mismatch in the number of multi-slot
+    /// results"), so the core does the split.
+    pub(crate) async fn mget(&self, op: Operation, keys: &[String]) -> Result<Vec<Option<String>>> {
+        if !self.inner.config.is_cluster() {
+            let mut pipe = redis::pipe();
+            for chunk in keys.chunks(BATCH_CHUNK) {
+                pipe.cmd("MGET").arg(chunk);
+            }
+            let chunks: Vec<Vec<Option<String>>> = self.query(op, &pipe).await?;
+            return Ok(chunks.into_iter().flatten().collect());
+        }
+        let mut by_slot: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            by_slot.entry(cluster_slot(key)).or_default().push(i);
+        }
+        let parts: Vec<(&[usize], Cmd)> = by_slot
+            .values()
+            .flat_map(|indexes| indexes.chunks(BATCH_CHUNK))
+            .map(|indexes| {
+                let mut cmd = redis::cmd("MGET");
+                for &i in indexes {
+                    cmd.arg(&keys[i]);
+                }
+                (indexes, cmd)
+            })
+            .collect();
+        let replies = futures_util::future::try_join_all(
+            parts
+                .iter()
+                .map(|(_, cmd)| self.query::<Vec<Option<String>>, _>(op, cmd)),
+        )
+        .await?;
+        let mut values = vec![None; keys.len()];
+        for ((indexes, _), reply) in parts.iter().zip(replies) {
+            if reply.len() != indexes.len() {
+                return Err(Error::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "MGET of {} keys answered {} values",
+                        indexes.len(),
+                        reply.len()
+                    ),
+                ));
+            }
+            for (&i, value) in indexes.iter().zip(reply) {
+                values[i] = value;
+            }
+        }
+        Ok(values)
+    }
+}
+
+fn is_noscript(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+/// Whether the request surely never reached the server (nothing ran).
+fn surely_not_sent(e: &redis::RedisError) -> bool {
+    e.is_connection_refusal() || e.kind() == redis::ErrorKind::Server(ServerErrorKind::BusyLoading)
+}
+
+/// Whether a failed request may be sent again: always when it surely never ran,
+/// and reads on any transient failure. A write whose reply was lost is never
+/// sent again, idempotent or not: another process may have written in between,
+/// and the resend would undo that newer write (`docs/reliability.md`, "Which
+/// calls are retried"). NOSCRIPT is handled by `eval`.
+fn may_retry(op: Operation, e: &redis::RedisError) -> bool {
+    if is_noscript(e) {
+        return false;
+    }
+    surely_not_sent(e) || (op.is_idempotent() && (e.is_io_error() || e.is_timeout()))
+}
+
+/// Turns a redis-rs failure into our error; `retryable` tells the caller whether
+/// calling again is safe *and* may succeed: the failure is transient and the
+/// operation a read, or the request surely never ran, or the server answered
+/// it with a refusal (a transient server error such as OOM, LOADING, MOVED is
+/// given before the command runs). A write whose reply was lost is not.
+fn classify_failure(op: Operation, e: redis::RedisError) -> Error {
+    let reply_lost = e.is_io_error() || e.is_timeout() || e.is_connection_dropped();
+    let safe_to_repeat = op.is_idempotent() || surely_not_sent(&e) || !reply_lost;
+    // Redis 7.0 reports a command refused by the ACL inside a script as a plain
+    // `ERR The user executing the script can't run this command ...`: the same
+    // refusal as NOPERM.
+    let refused_in_script = e.kind() == redis::ErrorKind::Server(ServerErrorKind::ResponseError)
+        && e.detail()
+            .is_some_and(|d| d.contains("The user executing the script can't run"));
+    let classified = Error::from_redis(e.clone());
+    let code = if refused_in_script {
+        ErrorCode::Auth
+    } else {
+        classified.code()
+    };
+    let message = if reply_lost && !safe_to_repeat {
+        format!(
+            "{}; the request may have run: its outcome is unknown (read before writing again)",
+            classified.message()
+        )
+    } else {
+        classified.message().to_string()
+    };
+    let retryable = code.is_transient() && safe_to_repeat;
+    Error::new(code, message)
+        .with_source(e)
+        .with_retryable(retryable)
+}
+
+/// A `DATA` error raised by a script names its key; Redis appends where in
+/// which script it was raised (" script: <sha>, on @user_script:N."), which
+/// tells the caller nothing.
+fn without_script_location(err: Error) -> Error {
+    if err.code() != ErrorCode::Data {
+        return err;
+    }
+    match err.message().find(" script: ") {
+        Some(at) => {
+            let message = err.message()[..at].to_string();
+            err.with_message(message)
+        }
+        None => err,
+    }
+}

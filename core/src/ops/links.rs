@@ -1,0 +1,272 @@
+//! A uid's links to pods: `set_linked_pod`, `try_set_linked_pod`,
+//! `set_linked_pod_if_absent`, `get_linked_pod`, `get_linked_pod_if_persist`,
+//! `batch_get_linked_pod`, `remove_linked_pod`, `remove_linked_pod_with_id`,
+//! `get_link_service`.
+
+use std::collections::BTreeMap;
+
+use super::wrong_type_names;
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::keys::LinkKeys;
+use crate::model::{parse_pod, parse_pod_id, TrySetOutcome};
+use crate::operation::Operation;
+use crate::scripts;
+use crate::validate::{validate_name, validate_pod, validate_ttl, validate_uid_count, NameKind};
+
+impl Executor {
+    /// Links `uid` to `pod` of `svc` (`persist`: -1 persistent, > 0 TTL seconds).
+    /// Returns the previous pod.
+    pub async fn set_linked_pod(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<Option<i64>> {
+        let op = Operation::SetLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_pod(pod)?;
+            validate_ttl("persist", persist)?;
+            let previous: Option<String> = self
+                .eval(
+                    op,
+                    &scripts::SET_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &pod, &persist],
+                )
+                .await?;
+            parse_pod(&keys.link, previous)
+        })
+        .await
+    }
+
+    /// Links `uid` to `pod` unless a persistent link points to another pod.
+    pub async fn try_set_linked_pod(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<TrySetOutcome> {
+        let op = Operation::TrySetLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_pod(pod)?;
+            validate_ttl("persist", persist)?;
+            let (ok, current): (i64, String) = self
+                .eval(
+                    op,
+                    &scripts::TRY_SET_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &pod, &persist],
+                )
+                .await?;
+            let pod = parse_pod(&keys.link, Some(current))?.unwrap_or(pod);
+            Ok(TrySetOutcome { ok: ok == 1, pod })
+        })
+        .await
+    }
+
+    /// Links `uid` to `pod` only if it has no link; returns the pod actually linked.
+    pub async fn set_linked_pod_if_absent(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<i64> {
+        let op = Operation::SetLinkedPodIfAbsent;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_pod(pod)?;
+            validate_ttl("persist", persist)?;
+            let linked = self
+                .link_if_absent(op, &keys, svc, Some(pod), persist)
+                .await?;
+            Ok(linked.unwrap_or(pod))
+        })
+        .await
+    }
+
+    /// Runs `set_linked_pod_if_absent.lua`: links `pod` unless a link exists, and
+    /// returns the pod linked after the call. With `pod` = `None` it only returns
+    /// (and refreshes, as "if absent" does) an existing link.
+    pub(super) async fn link_if_absent(
+        &self,
+        op: Operation,
+        keys: &LinkKeys,
+        svc: &str,
+        pod: Option<i64>,
+        persist: i64,
+    ) -> Result<Option<i64>> {
+        let pod = pod.map_or_else(String::new, |pod| pod.to_string());
+        let linked: Option<String> = self
+            .eval(
+                op,
+                &scripts::SET_LINKED_POD_IF_ABSENT,
+                &[&keys.link, &keys.index],
+                &[&svc, &pod, &persist],
+            )
+            .await?;
+        parse_pod(&keys.link, linked)
+    }
+
+    /// The pod `uid` is linked to for `svc`, persistent or temporary.
+    pub async fn get_linked_pod(&self, ns: &str, uid: &str, svc: &str) -> Result<Option<i64>> {
+        let op = Operation::GetLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            self.read_link(op, &keys).await
+        })
+        .await
+    }
+
+    /// The link's pod, read with one `GET`: `DATA` naming the key when it
+    /// holds the wrong type or something that is not a pod id.
+    pub(super) async fn read_link(&self, op: Operation, keys: &LinkKeys) -> Result<Option<i64>> {
+        let cmd = redis::cmd("GET").arg(&keys.link).clone();
+        let value: Option<String> = self
+            .query(op, &cmd)
+            .await
+            .map_err(wrong_type_names(&keys.link))?;
+        parse_pod(&keys.link, value)
+    }
+
+    /// The pod `uid` is linked to for `svc`, only if the link is persistent.
+    pub async fn get_linked_pod_if_persist(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+    ) -> Result<Option<i64>> {
+        let op = Operation::GetLinkedPodIfPersist;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            // One script reads the value and its TTL at one instant.
+            let value: Option<String> = self
+                .eval(op, &scripts::READ_PERSISTENT_LINK, &[&keys.link], &[])
+                .await?;
+            parse_pod(&keys.link, value)
+        })
+        .await
+    }
+
+    /// Links of many uids for one service, grouped by pod; uids keep their input
+    /// order; uids without a link are left out.
+    pub async fn batch_get_linked_pod<U: AsRef<str>>(
+        &self,
+        ns: &str,
+        uids: &[U],
+        svc: &str,
+    ) -> Result<BTreeMap<i64, Vec<String>>> {
+        let op = Operation::BatchGetLinkedPod;
+        self.run(op, async {
+            self.validate_ns_svc(ns, svc)?;
+            validate_uid_count(uids.len())?;
+            for uid in uids {
+                validate_name(NameKind::Uid, uid.as_ref())?;
+            }
+            self.monitor().batch(op, uids.len());
+            let mut by_pod: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+            if uids.is_empty() {
+                return Ok(by_pod);
+            }
+            let keys: Vec<String> = uids
+                .iter()
+                .map(|uid| self.keys().link_key(ns, uid.as_ref(), svc))
+                .collect();
+            let values = self.mget(op, &keys).await?;
+            for ((uid, key), value) in uids.iter().zip(&keys).zip(values) {
+                if let Some(pod) = parse_pod(key, value)? {
+                    by_pod
+                        .entry(pod)
+                        .or_default()
+                        .push(uid.as_ref().to_string());
+                }
+            }
+            Ok(by_pod)
+        })
+        .await
+    }
+
+    /// Removes the link (`keep`: -1 now, > 0 readable as temporary for that many
+    /// seconds). Returns whether a link existed.
+    pub async fn remove_linked_pod(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        keep: i64,
+    ) -> Result<bool> {
+        let op = Operation::RemoveLinkedPod;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_ttl("keep", keep)?;
+            let removed: i64 = self
+                .eval(
+                    op,
+                    &scripts::REMOVE_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &keep, &""],
+                )
+                .await?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    /// As [`Executor::remove_linked_pod`], only when the link points to `pod`.
+    pub async fn remove_linked_pod_with_id(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        keep: i64,
+        pod: i64,
+    ) -> Result<bool> {
+        let op = Operation::RemoveLinkedPodWithId;
+        self.run(op, async {
+            let keys = self.link_keys(ns, uid, svc)?;
+            validate_ttl("keep", keep)?;
+            validate_pod(pod)?;
+            let removed: i64 = self
+                .eval(
+                    op,
+                    &scripts::REMOVE_LINKED_POD,
+                    &[&keys.link, &keys.index],
+                    &[&svc, &keep, &pod],
+                )
+                .await?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    /// The persistent links of `uid`: service -> pod.
+    pub async fn get_link_service(&self, ns: &str, uid: &str) -> Result<BTreeMap<String, i64>> {
+        let op = Operation::GetLinkService;
+        self.run(op, async {
+            self.keys().validate_namespace(ns)?;
+            validate_name(NameKind::Uid, uid)?;
+            let key = self.keys().index_key(ns, uid);
+            let cmd = redis::cmd("HGETALL").arg(&key).clone();
+            let fields: Vec<(String, String)> =
+                self.query(op, &cmd).await.map_err(wrong_type_names(&key))?;
+            fields
+                .into_iter()
+                .map(|(svc, pod)| match parse_pod_id(&pod) {
+                    Some(pod) => Ok((svc, pod)),
+                    None => Err(Error::data(format!(
+                        "key {key} field {svc:?} holds a value that is not a pod id"
+                    ))),
+                })
+                .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,219 @@
+//! Every limit on the arguments of an operation, and the checks that enforce
+//! them: the one place that sets them. An argument out of bounds is refused with
+//! `INVALID_ARGUMENT` before anything is sent (`docs/decisions.md` says why each
+//! bound is what it is).
+//!
+//! | argument | accepted | constant | check |
+//! |---|---|---|---|
+//! | `ns`, `svc`, `uid` | 1..=512 bytes of UTF-8, no control characters | [`MAX_NAME_LEN`] | [`validate_name`] |
+//! | `ns`, Java key schema | as above, and exactly three non-empty `:`-separated parts | | [`validate_java_namespace`] (through `KeySchema::validate_namespace`) |
+//! | pod or workload state | 0..=4096 bytes, no control characters | [`MAX_STATE_LEN`] | [`validate_state`] |
+//! | `pod` | 0..=2,147,483,647 (also bounds pod ids read from Redis, see `model::parse_pod_id`, and the scripts' `MAX_POD`) | [`MAX_POD`] | `validate_pod` |
+//! | `persist`, `keep` | -1 (persistent / now), or 1..=2,147,483,647 seconds | [`MAX_TTL_SECONDS`] | `validate_ttl` |
+//! | `load`, `state` of `set_pod_load` | >= 0 | | `validate_non_negative` |
+//! | `policy.max_age_ms` | > 0 | | `validate_max_age` |
+//! | uids of `batch_get_linked_pod` | at most 100,000 | [`MAX_BATCH`] | `validate_uid_count` |
+//! | services of `get_workload_states` | at most 10,000 | [`MAX_SERVICES`] | `validate_service_count` |
+//!
+//! The options of an executor (timeouts, `connections` up to
+//! `config::MAX_CONNECTIONS`, ...) are checked when the configuration is built
+//! (`Config::from_options`), with `CONFIG`, not here.
+//!
+//! This module depends on nothing but [`crate::error`]: key building
+//! ([`crate::keys`]), parsing ([`crate::model`]) and the scripts
+//! ([`crate::scripts`]) take their bounds from here.
+
+use crate::error::{Error, Result};
+
+/// Longest accepted namespace, service or user id, in bytes (after UTF-8 encoding,
+/// before percent-encoding).
+pub const MAX_NAME_LEN: usize = 512;
+
+/// Longest accepted state string (pod state or workload state), in bytes.
+pub const MAX_STATE_LEN: usize = 4096;
+
+/// Largest pod id (pods are Java `int`s in the reference versions).
+pub const MAX_POD: i64 = i32::MAX as i64;
+
+/// Largest TTL, in seconds, for `persist` and `keep`.
+pub const MAX_TTL_SECONDS: i64 = i32::MAX as i64;
+
+/// Most uids in one `batch_get_linked_pod` call.
+pub const MAX_BATCH: usize = 100_000;
+
+/// Most services in one `get_workload_states` call.
+pub const MAX_SERVICES: usize = 10_000;
+
+/// Which kind of name is being checked: used in error messages and, by
+/// [`crate::keys::encode`], to decide whether `:` is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    Namespace,
+    Service,
+    Uid,
+}
+
+impl NameKind {
+    fn label(self) -> &'static str {
+        match self {
+            NameKind::Namespace => "ns",
+            NameKind::Service => "svc",
+            NameKind::Uid => "uid",
+        }
+    }
+}
+
+/// Checks a name: non-empty, at most [`MAX_NAME_LEN`] bytes, no control characters.
+pub fn validate_name(kind: NameKind, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid_argument(format!(
+            "{} must not be empty",
+            kind.label()
+        )));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(Error::invalid_argument(format!(
+            "{} is {} bytes long; the limit is {MAX_NAME_LEN}",
+            kind.label(),
+            name.len()
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid_argument(format!(
+            "{} must not contain control characters",
+            kind.label()
+        )));
+    }
+    Ok(())
+}
+
+/// The Java key schema's namespace shape: `appId:regionId:logicType`, exactly
+/// three non-empty parts (the name itself is checked by [`validate_name`]).
+pub fn validate_java_namespace(ns: &str) -> Result<()> {
+    if ns.split(':').count() != 3 || ns.split(':').any(str::is_empty) {
+        return Err(Error::invalid_argument(format!(
+            "the Java key schema needs ns = appId:regionId:logicType (three parts), not {ns:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a state string: at most [`MAX_STATE_LEN`] bytes, no control characters.
+/// An empty state is allowed (it is a value, not a name).
+pub fn validate_state(state: &str) -> Result<()> {
+    if state.len() > MAX_STATE_LEN {
+        return Err(Error::invalid_argument(format!(
+            "state is {} bytes long; the limit is {MAX_STATE_LEN}",
+            state.len()
+        )));
+    }
+    if state.chars().any(char::is_control) {
+        return Err(Error::invalid_argument(
+            "state must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A pod id within `0..=MAX_POD`.
+#[inline]
+pub(crate) fn validate_pod(pod: i64) -> Result<()> {
+    if !(0..=MAX_POD).contains(&pod) {
+        return Err(Error::invalid_argument(format!(
+            "pod must be between 0 and {MAX_POD}, not {pod}"
+        )));
+    }
+    Ok(())
+}
+
+/// A TTL argument (`persist`, `keep`): -1, or 1..=[`MAX_TTL_SECONDS`].
+#[inline]
+pub(crate) fn validate_ttl(name: &str, seconds: i64) -> Result<()> {
+    if seconds == -1 || (1..=MAX_TTL_SECONDS).contains(&seconds) {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "{name} must be -1 (persistent) or between 1 and {MAX_TTL_SECONDS} seconds, not {seconds}"
+    )))
+}
+
+/// A number that must not be negative (a load record's `load` and `state`).
+#[inline]
+pub(crate) fn validate_non_negative(name: &str, value: i64) -> Result<()> {
+    if value < 0 {
+        return Err(Error::invalid_argument(format!(
+            "{name} must not be negative, not {value}"
+        )));
+    }
+    Ok(())
+}
+
+/// A routing policy's `max_age_ms`: positive.
+#[inline]
+pub(crate) fn validate_max_age(max_age_ms: i64) -> Result<()> {
+    if max_age_ms <= 0 {
+        return Err(Error::invalid_argument(
+            "policy.max_age_ms must be positive",
+        ));
+    }
+    Ok(())
+}
+
+/// The number of uids of one batch call: at most [`MAX_BATCH`].
+pub(crate) fn validate_uid_count(count: usize) -> Result<()> {
+    validate_count("uids", count, MAX_BATCH)
+}
+
+/// The number of services of one call: at most [`MAX_SERVICES`].
+pub(crate) fn validate_service_count(count: usize) -> Result<()> {
+    validate_count("services", count, MAX_SERVICES)
+}
+
+fn validate_count(what: &str, count: usize, limit: usize) -> Result<()> {
+    if count > limit {
+        return Err(Error::invalid_argument(format!(
+            "{count} {what} in one call; the limit is {limit}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_and_pod_bounds() {
+        assert!(validate_ttl("persist", -1).is_ok());
+        assert!(validate_ttl("persist", 1).is_ok());
+        assert!(validate_ttl("persist", 0).is_err());
+        assert!(validate_ttl("persist", -2).is_err());
+        assert!(validate_pod(0).is_ok());
+        assert!(validate_pod(-1).is_err());
+        assert!(validate_pod(MAX_POD + 1).is_err());
+    }
+
+    #[test]
+    fn validation_rejects_bad_names() {
+        assert!(validate_name(NameKind::Uid, "").is_err());
+        assert!(validate_name(NameKind::Uid, "a\nb").is_err());
+        assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN + 1)).is_err());
+        assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN)).is_ok());
+        assert!(validate_name(NameKind::Uid, "ünï{c}ode:%").is_ok());
+    }
+
+    #[test]
+    fn batch_limits_name_the_count_and_the_limit() {
+        assert!(validate_uid_count(MAX_BATCH).is_ok());
+        let err = validate_uid_count(MAX_BATCH + 1).unwrap_err();
+        assert_eq!(
+            err.message(),
+            format!(
+                "{} uids in one call; the limit is {MAX_BATCH}",
+                MAX_BATCH + 1
+            )
+        );
+        assert!(validate_service_count(MAX_SERVICES).is_ok());
+        assert!(validate_service_count(MAX_SERVICES + 1).is_err());
+    }
+}

@@ -2,7 +2,7 @@
 //! request goes over (round robin), putting a new connection in the place of
 //! one that stopped answering, and resizing the pool to the concurrency
 //! measured (`optimize_connection_pool`). One connection, its opening and the
-//! watch that finds it stalled are in [`crate::connection`].
+//! watch that finds it stalled are in `connection.rs`.
 //!
 //! The pool knows nothing of the executor or the monitor: the executor hands it
 //! what it measured, and the suggestion rules of the monitor read the pool's

@@ -160,11 +160,13 @@ pub(crate) fn validate_max_age(max_age_ms: i64) -> Result<()> {
 }
 
 /// The number of uids of one batch call: at most [`MAX_BATCH`].
+#[inline]
 pub(crate) fn validate_uid_count(count: usize) -> Result<()> {
     validate_count("uids", count, MAX_BATCH)
 }
 
 /// The number of services of one call: at most [`MAX_SERVICES`].
+#[inline]
 pub(crate) fn validate_service_count(count: usize) -> Result<()> {
     validate_count("services", count, MAX_SERVICES)
 }

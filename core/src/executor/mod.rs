@@ -1,6 +1,6 @@
 //! The asynchronous executor: the façade every binding calls.
 //!
-//! A call flows through [`Executor::run`] here (closed check, in-flight limit,
+//! A call flows through `Executor::run` here (closed check, in-flight limit,
 //! deadline, measurement) into its operation (`crate::ops`: validates the
 //! input, builds the keys, parses the reply), which sends one command or one
 //! script through the transport (`transport.rs`: retries, `NOSCRIPT`, batch
@@ -37,7 +37,7 @@ pub use crate::validate::{MAX_BATCH, MAX_POD, MAX_SERVICES, MAX_TTL_SECONDS};
 pub use transport::BATCH_CHUNK;
 
 /// How often the executor evaluates alert rules.
-pub const ALERT_TICK: Duration = Duration::from_secs(1);
+const ALERT_TICK: Duration = Duration::from_secs(1);
 
 /// The executor: cheap to clone, shared by every task and thread.
 #[derive(Clone)]
@@ -240,7 +240,7 @@ impl Executor {
     }
 
     /// Connections replaced because they stopped answering (see
-    /// [`PooledConnection`](crate::connection)): a stalled server, a half-open peer.
+    /// `PooledConnection` in `connection.rs`): a stalled server, a half-open peer.
     pub fn connections_replaced(&self) -> u64 {
         self.inner.pool.replaced()
     }

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::monitor::read_recording;
 use stateful_redis::{Config, Executor, RoutingPolicy};
 use stateful_redis_cli::dashboard::Dashboard;
 use stateful_redis_cli::progress::{Progress, ProgressMode};
 use stateful_redis_cli::workload::{self, RunLimit, WorkloadSpec};
 use stateful_redis_cli::{doctor, report, CliError};
+use stateful_redis_testkit::LocalRedis;
 
 mod args;
 mod shutdown;

@@ -16,17 +16,14 @@
 //! Module map (see `docs/architecture.md`): [`config`] → [`executor`] (validation
 //! from [`keys`], scripts from [`scripts`], errors from [`error`], measurements into
 //! [`monitor`]); [`blocking`] and [`runtime`] for callers without async;
-//! [`local_redis`] starts a private `redis-server` for tests and the CLI.
+//! test fixtures (a private `redis-server`) live in the unpublished `testkit/`.
 
 pub mod blocking;
 pub mod config;
 mod connection;
 pub mod error;
 pub mod executor;
-#[doc(hidden)]
-pub mod fuzz_checks;
 pub mod keys;
-pub mod local_redis;
 pub mod monitor;
 pub mod operation;
 pub mod runtime;

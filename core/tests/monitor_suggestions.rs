@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::monitor::suggestions::RULES;
 use stateful_redis::monitor::{Clock, ManualClock, Monitor, Severity, Suggestion};
 use stateful_redis::{Config, ConfigBuilder, Executor, RetryPolicy};
+use stateful_redis_testkit::LocalRedis;
 
 mod common;
 use common::{futures_join, Sleeper};

@@ -304,6 +304,12 @@ impl Monitor {
         suggestions::suggest(&self.snapshot(), self.pool_facts().as_ref())
     }
 
+    /// Suggestions over a snapshot taken earlier (a recording), without pool
+    /// facts: the rules that need the executor's settings stay silent.
+    pub fn suggestions_for(snapshot: &MetricsSnapshot) -> Vec<Suggestion> {
+        suggestions::suggest(snapshot, None)
+    }
+
     fn slot_name(&self, slot: usize) -> Option<&str> {
         self.names.name(slot)
     }

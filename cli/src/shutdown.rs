@@ -9,12 +9,12 @@
 //!
 //! The private server is kept here rather than on `main`'s stack so that this
 //! thread can stop it. SIGKILL cannot be handled: then the server dies through
-//! its parent-death signal (`stateful_redis::local_redis`).
+//! its parent-death signal (`stateful_redis_testkit::local_redis`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use stateful_redis::local_redis::LocalRedis;
+use stateful_redis_testkit::LocalRedis;
 use tokio::signal::unix::{signal, SignalKind};
 
 use stateful_redis_cli::CliError;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::run;
-use stateful_redis::local_redis::LocalRedis;
+use stateful_redis_testkit::LocalRedis;
 
 /// Nothing listens here: a flag that got past parsing fails differently (1).
 const NOWHERE: &str = "redis://127.0.0.1:1";

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{artifact_dir, http_get, run, BIN};
-use stateful_redis::local_redis::LocalRedis;
+use stateful_redis_testkit::LocalRedis;
 
 fn assert_chart(path: &Path, must_contain: &[&str]) {
     let svg =
@@ -372,7 +372,7 @@ fn without_redis_server_on_path_the_message_says_what_to_do() {
         Command::new(BIN)
             .args(["link", "get", "a:b:c", "u", "s"])
             .env_remove("STATEFUL_REDIS_URL")
-            .env_remove(stateful_redis::local_redis::SERVER_ENV)
+            .env_remove(stateful_redis_testkit::SERVER_ENV)
             .env("PATH", "/nonexistent")
             .output()
             .unwrap(),
@@ -579,7 +579,7 @@ fn dashboard_serves_prometheus_json_and_a_live_page() {
 
 #[test]
 fn doctor_and_inspection_on_a_cluster() {
-    let cluster = stateful_redis::local_redis::LocalCluster::start(3).expect("a local cluster");
+    let cluster = stateful_redis_testkit::LocalCluster::start(3).expect("a local cluster");
     let url = cluster.urls()[0].clone();
     let r = run(&[
         "--url",

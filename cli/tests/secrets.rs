@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 
 use common::{Run, BIN};
-use stateful_redis::local_redis::LocalRedis;
+use stateful_redis_testkit::LocalRedis;
 
 const CANARY: &str = "Canary-7Qz!pw";
 const MARK: &str = "7Qz";

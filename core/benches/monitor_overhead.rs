@@ -13,8 +13,8 @@
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::{Config, Executor};
+use stateful_redis_testkit::LocalRedis;
 
 const NS: &str = "app:region:logic";
 const SERVICES: [&str; 4] = ["chat", "game", "match", "shop"];

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::{Config, Executor, RoutingPolicy};
+use stateful_redis_testkit::LocalRedis;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

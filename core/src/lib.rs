@@ -25,18 +25,15 @@
 //! - [`monitor`]: measurements, alerts, suggestions.
 //! - [`executor`]: the façade (`run`) and its transport (retries, `NOSCRIPT`,
 //!   batch reads); `ops`: the 17 operations, as methods of [`Executor`].
-//! - [`blocking`] and [`runtime`] for callers without async; [`local_redis`]
-//!   starts a private `redis-server` for tests and the CLI.
+//! - [`blocking`] and [`runtime`] for callers without async. Test fixtures (a
+//!   private `redis-server`) live in the unpublished `testkit/` crate.
 
 pub mod blocking;
 pub mod config;
 mod connection;
 pub mod error;
 pub mod executor;
-#[doc(hidden)]
-pub mod fuzz_checks;
 pub mod keys;
-pub mod local_redis;
 pub mod model;
 pub mod monitor;
 pub mod operation;

@@ -8,8 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{config_for, start_server, NS};
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::{Config, Error, ErrorCode, Executor, KeySchema, RoutingPolicy};
+use stateful_redis_testkit::LocalRedis;
 
 const USER: &str = "router";
 const PASSWORD: &str = "acl-test-Pw-81";

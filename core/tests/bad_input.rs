@@ -197,7 +197,7 @@ async fn closed_executor_refuses_calls() {
 
 #[tokio::test]
 async fn wrong_password_is_auth_and_never_printed() {
-    let server = stateful_redis::local_redis::LocalRedis::builder()
+    let server = stateful_redis_testkit::LocalRedis::builder()
         .args(["--requirepass", "right-horse-battery"])
         .start()
         .unwrap();

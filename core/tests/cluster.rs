@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stateful_redis::local_redis::LocalCluster;
 use stateful_redis::{Config, Error, ErrorCode, Executor, KeySchemaName, RoutingPolicy};
+use stateful_redis_testkit::LocalCluster;
 
 async fn cluster_executor(cluster: &LocalCluster) -> Executor {
     let config = Config::builder()

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use common::proxy::Proxy;
 use common::*;
-use stateful_redis::local_redis::{LocalCluster, LocalRedis};
 use stateful_redis::{Config, ErrorCode, Executor, Operation, RoutingPolicy};
+use stateful_redis_testkit::{LocalCluster, LocalRedis};
 
 /// A count from the environment (the long runs of `scripts/faults.sh`), else `ci`.
 fn env_count(name: &str, ci: u64) -> u64 {

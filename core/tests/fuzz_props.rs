@@ -1,9 +1,9 @@
-//! The fuzz targets' properties (`stateful_redis::fuzz_checks`, also run by
-//! `cargo fuzz`, see `fuzz/` and `scripts/fuzz.sh`) over random inputs, so CI
+//! The fuzz targets' properties (`stateful_redis_testkit::fuzz_checks`, also run
+//! by `cargo fuzz`, see `fuzz/` and `scripts/fuzz.sh`) over random inputs, so CI
 //! checks them on stable Rust.
 
 use proptest::prelude::*;
-use stateful_redis::fuzz_checks;
+use stateful_redis_testkit::fuzz_checks;
 
 /// Names rich in the characters that matter: braces, colons, percent signs,
 /// control characters, non-ASCII, and the 0xFF separator of the fuzz input.

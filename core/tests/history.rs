@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use stateful_redis::local_redis::{LocalCluster, LocalRedis};
 use stateful_redis::{Config, Executor, KeySchema, PodLoad, RoutingPolicy};
+use stateful_redis_testkit::{LocalCluster, LocalRedis};
 
 const CLIENTS: usize = 16;
 const UIDS: [&str; 8] = ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7"];

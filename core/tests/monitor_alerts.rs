@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::monitor::{AlertEvent, AlertOptions, AlertState, Clock, ManualClock, Monitor};
 use stateful_redis::{Config, Executor, RetryPolicy};
+use stateful_redis_testkit::LocalRedis;
 
 mod common;
 use common::Sleeper;

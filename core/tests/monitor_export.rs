@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Duration;
 
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::monitor::prometheus::{BUCKETS_SECONDS, FAMILIES};
 use stateful_redis::monitor::{read_recording, AlertOptions, MetricsSnapshot, Monitor};
 use stateful_redis::{Config, Executor};
+use stateful_redis_testkit::LocalRedis;
 
 const SCHEMA: &str = include_str!("../../schemas/metrics_snapshot.schema.json");
 const DASHBOARD: &str = include_str!("../../dashboards/grafana.json");

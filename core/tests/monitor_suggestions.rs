@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::monitor::suggestions::RULES;
 use stateful_redis::monitor::{Clock, ManualClock, Monitor, Severity, Suggestion};
 use stateful_redis::{Config, ConfigBuilder, Executor, RetryPolicy};
+use stateful_redis_testkit::LocalRedis;
 
 mod common;
 use common::{futures_join, Sleeper};
@@ -294,4 +294,24 @@ fn every_rule_has_a_test_above() {
             "rule {rule} is not exercised here"
         );
     }
+}
+
+/// A snapshot read back from a recording (what `stateful-redis report FILE`
+/// has) goes through the same rules, without the pool facts of an executor.
+#[test]
+fn suggestions_for_a_recorded_snapshot() {
+    let monitor = Monitor::new();
+    for _ in 0..100 {
+        monitor.record(
+            stateful_redis::Operation::GetLinkedPod,
+            Duration::from_micros(100),
+            Err(stateful_redis::ErrorCode::Timeout),
+        );
+    }
+    let recorded: stateful_redis::MetricsSnapshot =
+        serde_json::from_str(&serde_json::to_string(&monitor.snapshot()).unwrap()).unwrap();
+    let s = Monitor::suggestions_for(&recorded);
+    assert_eq!(find(&s, "error_rate_high").severity, Severity::Critical);
+    // Rules on the executor's settings need its pool facts: silent here.
+    assert!(!ids(&s).contains(&"monitor_disabled"), "{s:#?}");
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{config_for, start_server, NS};
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::Executor;
+use stateful_redis_testkit::LocalRedis;
 
 /// Connections the server has open, not counting the one asking.
 fn connected_clients(server: &LocalRedis) -> u64 {

@@ -1,10 +1,10 @@
 //! Name validation and key building: no panic; encoded names keep no brace (nor
 //! colon in uid/svc); a link and its index share a hash tag; two different
-//! `(ns, uid, svc)` triples never share a key. See `stateful_redis::fuzz_checks`.
+//! `(ns, uid, svc)` triples never share a key. See `stateful_redis_testkit::fuzz_checks`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    stateful_redis::fuzz_checks::keys(data);
+    stateful_redis_testkit::fuzz_checks::keys(data);
 });

@@ -5,13 +5,13 @@
 use std::ffi::{c_char, CStr, CString};
 
 use serde_json::Value;
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis_c::executor::{
     sr_executor_free, sr_executor_new, sr_get_linked_pod, sr_set_linked_pod,
 };
 use stateful_redis_c::ffi::sr_string_free;
 use stateful_redis_c::monitor::{sr_metrics, sr_record_operation, sr_reset_metrics};
 use stateful_redis_c::{SrExecutor, SrStatus};
+use stateful_redis_testkit::LocalRedis;
 
 fn schema() -> jsonschema::Validator {
     let path = concat!(

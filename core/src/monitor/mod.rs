@@ -30,67 +30,41 @@ pub mod clock;
 pub mod collector;
 pub mod histogram;
 pub mod names;
+mod pool;
 pub mod prometheus;
+mod reading;
 pub mod recorder;
 pub mod snapshot;
+mod subscribers;
 pub mod suggestions;
 
-use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use serde::{Deserialize, Serialize};
 
 pub use alerts::{ActiveAlert, AlertEvent, AlertOptions, AlertState, Direction};
 pub use clock::{Clock, ManualClock};
+pub use pool::{PoolFacts, PoolProbe};
 pub use recorder::{read_recording, Recorder};
 pub use snapshot::{
     Latency, MetricsSnapshot, OperationKind, OperationMetrics, PoolMetrics, ScriptMetrics,
     Throughput,
 };
+pub use subscribers::{AlertSubscriber, SubscriptionId};
 pub use suggestions::{Severity, Suggestion};
 
 use crate::error::{ErrorCode, Result};
 use crate::operation::Operation;
 use alerts::{AlertManager, Sample, SlotSample};
 use collector::{Generation, SLOTS};
-use histogram::HistogramData;
 use names::{NameRegistry, APP_BASE};
-
-/// Facts about the executor's configuration and pool that metrics alone do not
-/// tell: the executor provides them through a [`PoolProbe`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoolFacts {
-    /// Connections open now.
-    pub connections: u64,
-    /// Upper bound of connections (`config::MAX_CONNECTIONS`).
-    pub max_connections: u64,
-    /// Calls in flight now.
-    pub in_flight: u64,
-    pub max_in_flight: u64,
-    pub command_timeout_ms: u64,
-    /// Whether the executor records its operations.
-    pub monitor_enabled: bool,
-}
-
-/// Gives the monitor the executor's [`PoolFacts`] when it takes a snapshot.
-pub trait PoolProbe: Send + Sync {
-    fn pool_facts(&self) -> PoolFacts;
-}
-
-/// An alert subscriber: called on the thread that evaluates alerts (the
-/// executor's tick task, or the caller of `evaluate_alerts`). Keep it short.
-pub type AlertSubscriber = Box<dyn Fn(&AlertEvent) + Send + Sync>;
+use reading::{Reading, SlotReading};
+use subscribers::Subscribers;
 
 /// Longest `reset` waits for recorders still writing into the closed period.
 const RESET_WAIT: Duration = Duration::from_secs(10);
-
-/// Identifies a subscription, for [`Monitor::unsubscribe`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SubscriptionId(u64);
 
 /// Aggregates measurements of the executor's and the application's operations.
 pub struct Monitor {
@@ -100,8 +74,7 @@ pub struct Monitor {
     resets: Mutex<u64>,
     names: NameRegistry,
     alerts: Mutex<AlertManager>,
-    subscribers: RwLock<Vec<(u64, Arc<AlertSubscriber>)>>,
-    next_subscription: AtomicU64,
+    subscribers: Subscribers,
     probe: RwLock<Option<Weak<dyn PoolProbe>>>,
 }
 
@@ -139,8 +112,7 @@ impl Monitor {
             resets: Mutex::new(0),
             names: NameRegistry::default(),
             alerts: Mutex::new(AlertManager::default()),
-            subscribers: RwLock::new(Vec::new()),
-            next_subscription: AtomicU64::new(1),
+            subscribers: Subscribers::default(),
             probe: RwLock::new(None),
         }
     }
@@ -304,6 +276,12 @@ impl Monitor {
         suggestions::suggest(&self.snapshot(), self.pool_facts().as_ref())
     }
 
+    /// Suggestions over a snapshot taken earlier (a recording), without pool
+    /// facts: the rules that need the executor's settings stay silent.
+    pub fn suggestions_for(snapshot: &MetricsSnapshot) -> Vec<Suggestion> {
+        suggestions::suggest(snapshot, None)
+    }
+
     fn slot_name(&self, slot: usize) -> Option<&str> {
         self.names.name(slot)
     }
@@ -417,12 +395,7 @@ impl Monitor {
 
     /// Calls `subscriber` on every alert event (pending, firing, resolved).
     pub fn subscribe(&self, subscriber: AlertSubscriber) -> SubscriptionId {
-        let id = self.next_subscription.fetch_add(1, Relaxed);
-        self.subscribers
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id, Arc::new(subscriber)));
-        SubscriptionId(id)
+        self.subscribers.subscribe(subscriber)
     }
 
     /// Alert events as a channel.
@@ -435,10 +408,7 @@ impl Monitor {
     }
 
     pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
-        let mut subs = self.subscribers.write().unwrap_or_else(|e| e.into_inner());
-        let before = subs.len();
-        subs.retain(|(i, _)| *i != id.0);
-        subs.len() != before
+        self.subscribers.unsubscribe(id)
     }
 
     /// Evaluates every alert rule over the window since the previous evaluation,
@@ -475,132 +445,7 @@ impl Monitor {
         drop(generation);
         let events = alerts.evaluate(sample, |n| self.wall_ms(n));
         drop(alerts);
-        self.publish(&events);
+        self.subscribers.publish(&events);
         events
-    }
-
-    fn publish(&self, events: &[AlertEvent]) {
-        if events.is_empty() {
-            return;
-        }
-        for e in events {
-            match e.state {
-                AlertState::Firing => tracing::warn!(
-                    metric = %e.metric, value = e.value, threshold = e.threshold,
-                    "alert firing: {}", e.message
-                ),
-                AlertState::Resolved => tracing::info!(
-                    metric = %e.metric, value = e.value, threshold = e.threshold,
-                    "alert resolved: {}", e.message
-                ),
-                AlertState::Pending => tracing::debug!(
-                    metric = %e.metric, value = e.value, threshold = e.threshold,
-                    "alert pending: {}", e.message
-                ),
-            }
-        }
-        let subscribers: Vec<Arc<AlertSubscriber>> = self
-            .subscribers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(_, s)| s.clone())
-            .collect();
-        for s in subscribers {
-            for e in events {
-                if catch_unwind(AssertUnwindSafe(|| s(e))).is_err() {
-                    tracing::error!("an alert subscriber panicked; event dropped for it");
-                }
-            }
-        }
-    }
-}
-
-/// One operation's figures, read from a period.
-pub(crate) struct SlotReading {
-    pub name: String,
-    pub kind: OperationKind,
-    pub latency: HistogramData,
-    pub errors: u64,
-    pub errors_by_code: [u64; ErrorCode::ALL.len()],
-    pub batch_items: u64,
-    pub batch_max: u64,
-    pub throughput: Throughput,
-}
-
-/// A period's figures, read once and turned into a snapshot or an exposition.
-pub(crate) struct Reading {
-    pub taken_at_ms: u64,
-    pub uptime_seconds: f64,
-    pub period_seconds: f64,
-    pub slots: Vec<SlotReading>,
-    pub pool: PoolMetrics,
-    pub scripts: ScriptMetrics,
-    pub active: Vec<ActiveAlert>,
-    pub firing: usize,
-    pub pending: usize,
-}
-
-impl Reading {
-    fn into_snapshot(self) -> MetricsSnapshot {
-        let mut errors_by_code: BTreeMap<String, u64> = ErrorCode::ALL
-            .iter()
-            .map(|c| (c.as_str().to_string(), 0))
-            .collect();
-        let operations = self
-            .slots
-            .into_iter()
-            .map(|s| {
-                let l = &s.latency;
-                let mut by_code = BTreeMap::new();
-                for (c, n) in ErrorCode::ALL.iter().zip(s.errors_by_code) {
-                    if n > 0 {
-                        by_code.insert(c.as_str().to_string(), n);
-                        *errors_by_code.get_mut(c.as_str()).unwrap() += n;
-                    }
-                }
-                let ms = |ns: f64| ns / 1e6;
-                let qs = l.quantiles(&[0.5, 0.9, 0.99, 0.999]);
-                OperationMetrics {
-                    name: s.name,
-                    kind: s.kind,
-                    count: l.count,
-                    errors: s.errors,
-                    error_rate: if l.count == 0 {
-                        0.0
-                    } else {
-                        s.errors as f64 / l.count as f64
-                    },
-                    errors_by_code: by_code,
-                    throughput: s.throughput,
-                    latency_ms: if l.count == 0 {
-                        Latency::default()
-                    } else {
-                        Latency {
-                            min: ms(l.min as f64),
-                            mean: ms(l.mean()),
-                            p50: ms(qs[0]),
-                            p90: ms(qs[1]),
-                            p99: ms(qs[2]),
-                            p999: ms(qs[3]),
-                            max: ms(l.max as f64),
-                        }
-                    },
-                    batch_items: s.batch_items,
-                    batch_max: s.batch_max,
-                }
-            })
-            .collect();
-        MetricsSnapshot {
-            schema_version: snapshot::SCHEMA_VERSION,
-            taken_at_ms: self.taken_at_ms,
-            uptime_seconds: self.uptime_seconds,
-            period_seconds: self.period_seconds,
-            operations,
-            errors_by_code,
-            pool: self.pool,
-            scripts: self.scripts,
-            alerts: self.active,
-        }
     }
 }

@@ -14,7 +14,7 @@
 
 use std::fmt::Write;
 
-use super::Reading;
+use super::reading::Reading;
 use crate::error::ErrorCode;
 
 /// Upper bounds of the exported duration buckets, in seconds.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::pool::PoolFacts;
 use super::snapshot::MetricsSnapshot;
-use super::PoolFacts;
 
 /// How urgent a suggestion is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

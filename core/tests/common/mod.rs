@@ -8,8 +8,8 @@ pub mod vectors;
 
 use std::time::Duration;
 
-use stateful_redis::local_redis::LocalRedis;
 use stateful_redis::{Config, ConfigBuilder, Executor};
+use stateful_redis_testkit::LocalRedis;
 
 pub const NS: &str = "app:eu:logic";
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use stateful_redis::local_redis::LocalRedis;
+use stateful_redis_testkit::LocalRedis;
 
 /// A directory of PEM files, removed on drop.
 pub struct TestPki {

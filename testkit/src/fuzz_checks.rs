@@ -1,11 +1,11 @@
 //! Properties checked by the fuzz targets (`fuzz/`, run with `cargo fuzz`) and, over
 //! random bytes, by the property tests of `core/tests/fuzz_props.rs`. Each check
-//! panics when a property fails, which is what a fuzzer reports. Not part of the
-//! library's interface.
+//! panics when a property fails, which is what a fuzzer reports. Only with the
+//! `fuzz-checks` feature: they use the core's public API.
 
-use crate::config::Options;
-use crate::error::ErrorCode;
-use crate::keys::{encode, hash_tag, validate_name, KeySchema, NameKind};
+use stateful_redis::config::Options;
+use stateful_redis::error::ErrorCode;
+use stateful_redis::keys::{encode, hash_tag, validate_name, KeySchema, NameKind};
 
 /// Splits fuzz input into six names (two `(ns, uid, svc)` triples) at `0xFF`
 /// bytes, which never occur in UTF-8.

@@ -23,8 +23,7 @@ export npm_config_fetch_timeout=60000 npm_config_fetch_retries=4 \
   npm_config_fetch_retry_mintimeout=2000 npm_config_fetch_retry_maxtimeout=20000
 
 echo "-- npm ci"
-# --ignore-scripts: the install hook would build too; the napi CLI build below
-# is the one that also generates the typings.
+# --ignore-scripts: no dev dependency needs an install script of its own.
 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 echo "-- napi build (release)"

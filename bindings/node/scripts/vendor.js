@@ -1,9 +1,9 @@
 'use strict'
 // `npm pack` hooks: copies the Rust sources the native module is built from into
 // rust/ (a self-contained Cargo workspace: the core and this crate, with the
-// repository's Cargo.lock), so that installing the tarball can build the module
-// where no prebuilt one fits (scripts/install.js), and the repository's LICENSE
-// into the package. `--clean` removes both copies.
+// repository's Cargo.lock), so that the module can be built from the tarball
+// where no platform package fits (scripts/build-native.js, run by hand), and
+// the repository's LICENSE into the package. `--clean` removes both copies.
 //
 // Only the libraries are vendored (`src/`): the crates' manifests are rewritten
 // without their tests, benches, examples and dev-dependencies, which cargo would

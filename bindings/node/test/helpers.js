@@ -8,7 +8,9 @@ const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const Redis = require('ioredis')
-const sr = require('..')
+// The package under test: this folder, or an installed copy of it (the node
+// suite runs the vectors against the packed packages installed elsewhere).
+const sr = require(process.env.STATEFUL_REDIS_NODE_PACKAGE || '..')
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -1,32 +1,23 @@
 'use strict'
-// `npm install` hook: makes sure the native module for this platform exists.
-// A prebuilt `stateful-redis.<platform>.node` next to index.js is used as is;
-// otherwise the Rust crate is built with cargo (release profile) from the
-// repository checkout (../../) or, in a packed tarball, from the sources vendored
-// under rust/ by scripts/vendor.js. Set STATEFUL_REDIS_FORCE_BUILD=1 to rebuild.
+// Builds the native module from source with cargo (release profile), for a
+// platform without a prebuilt package, or a checkout (contributors usually run
+// `npm run build`, which also regenerates the typings). Not an install hook: the
+// package installs without Rust (docs/packaging.md); run it by hand:
+//
+//   node node_modules/stateful-redis/scripts/build-native.js
+//
+// It builds from the repository checkout (../../) or, in a packed tarball, from
+// the sources vendored under rust/ by scripts/vendor.js, and copies the library
+// next to index.js as `stateful-redis.<platform>.node`, which the loader prefers
+// to the platform package. An existing module is kept unless
+// STATEFUL_REDIS_FORCE_BUILD=1.
 const { spawnSync } = require('node:child_process')
 const { copyFileSync, existsSync, readFileSync } = require('node:fs')
 const { join } = require('node:path')
+const { platformTriple } = require('./platform.js')
 
 const PACKAGE_DIR = join(__dirname, '..')
 const CRATE = 'stateful-redis-node'
-
-function isMusl() {
-  if (process.platform !== 'linux') return false
-  try {
-    return !process.report.getReport().header.glibcVersionRuntime
-  } catch {
-    return existsSync('/etc/alpine-release')
-  }
-}
-
-/** `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`, ...: napi-rs's naming. */
-function platformTriple() {
-  const { platform, arch } = process
-  if (platform === 'linux') return `${platform}-${arch}-${isMusl() ? 'musl' : 'gnu'}`
-  if (platform === 'win32') return `${platform}-${arch}-msvc`
-  return `${platform}-${arch}`
-}
 
 function nativePath() {
   return join(PACKAGE_DIR, `stateful-redis.${platformTriple()}.node`)
@@ -55,8 +46,7 @@ function hostTriple() {
 function build() {
   const root = workspaceRoot()
   if (!root) {
-    throw new Error('stateful-redis: no prebuilt native module for ' + platformTriple() +
-      ' and no Rust sources to build one from')
+    throw new Error('stateful-redis: no Rust sources to build the native module for ' + platformTriple() + ' from')
   }
   const cargo = process.env.CARGO || 'cargo'
   console.error(`stateful-redis: building the native module with ${cargo} (release) in ${root}`)
@@ -91,8 +81,6 @@ function main() {
   if (existsSync(nativePath()) && !process.env.STATEFUL_REDIS_FORCE_BUILD) return
   build()
 }
-
-module.exports = { platformTriple, nativePath }
 
 if (require.main === module) {
   try {

@@ -39,7 +39,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use executor::{Executor, PodLoad, PoolChange, RoutingPolicy, ScriptsReport, TrySetOutcome};
 pub use keys::KeySchema;
 pub use monitor::{AlertEvent, AlertOptions, MetricsSnapshot, Monitor, Suggestion};
-pub use operation::Operation;
+pub use operation::{Operation, OperationSpec, OPERATIONS};
 
 /// The library version (`Cargo.toml`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

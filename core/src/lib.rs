@@ -18,6 +18,7 @@
 //! [`monitor`]); [`blocking`] and [`runtime`] for callers without async;
 //! [`local_redis`] starts a private `redis-server` for tests and the CLI.
 
+pub mod alert_input;
 pub mod blocking;
 pub mod config;
 mod connection;

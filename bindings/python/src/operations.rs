@@ -3,7 +3,7 @@
 //! and the conversion of the result. [`crate::executor`] (sync: GIL released,
 //! blocking on the shared runtime) and [`crate::async_executor`] (asyncio) are
 //! both generated from it; so is the operations part of `_native.pyi`
-//! (see [`crate::stubs`]).
+//! (see `src/stubs.rs`).
 //!
 //! A row reads:
 //!

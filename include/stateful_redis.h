@@ -814,8 +814,9 @@ enum SrStatus sr_set_alert_threshold(const struct SrExecutor *executor,
  * As `sr_set_alert_threshold`, with every option of a rule as JSON:
  * `{"threshold": 5.0, "sustain": 3000, "hysteresis": 0.1, "direction":
  * "above"}` (`sustain` in milliseconds; `direction` `above` or `below`;
- * omitted fields take these defaults, threshold 0). Malformed JSON or an
- * unknown field is `SR_INVALID_ARGUMENT`.
+ * omitted fields take these defaults, threshold 0; `sustain_ms` is accepted
+ * for `sustain`). Malformed JSON, an unknown field or a field of the wrong type
+ * is `SR_INVALID_ARGUMENT`; the message names the field, never its value.
  *
  * # Safety
  * `executor` is a live executor; `metric` and `options_json` are

@@ -224,6 +224,8 @@ export declare class Executor {
    * unknown metric.
    */
   setAlertThreshold(metric: string, threshold: number, options?: AlertOptions | undefined | null): void
+  /** Removes the alert rule for `metric` (and its alerts); whether there was one. */
+  removeAlert(metric: string): boolean
   /**
    * Calls `callback(event)` on every alert event (`{metric, rule, state, value,
    * threshold, at_ms, message}`, `state` one of `"pending"`, `"firing"`,

@@ -7,23 +7,23 @@ use std::future::Future;
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::executor::Executor;
-use crate::runtime;
+use crate::runtime::{self, ForkGuard};
 
 /// An [`Executor`] driven by the shared runtime, usable from any thread.
 #[derive(Clone, Debug)]
 pub struct BlockingExecutor {
     executor: Executor,
-    generation: u64,
+    fork_guard: ForkGuard,
 }
 
 impl BlockingExecutor {
     /// Connects on the shared runtime.
     pub fn connect(config: Config) -> Result<BlockingExecutor> {
-        let generation = runtime::generation();
+        let fork_guard = ForkGuard::new();
         let executor = block_on_shared(Executor::connect(config))?;
         Ok(BlockingExecutor {
             executor,
-            generation,
+            fork_guard,
         })
     }
 
@@ -31,7 +31,7 @@ impl BlockingExecutor {
     pub fn from_executor(executor: Executor) -> BlockingExecutor {
         BlockingExecutor {
             executor,
-            generation: runtime::generation(),
+            fork_guard: ForkGuard::new(),
         }
     }
 
@@ -46,12 +46,7 @@ impl BlockingExecutor {
     where
         F: Future<Output = Result<T>> + 'a,
     {
-        if runtime::generation() != self.generation {
-            return Err(Error::new(
-                ErrorCode::Closed,
-                "this executor was created before fork(); create a new one in the child process",
-            ));
-        }
+        self.fork_guard.check()?;
         block_on_shared(call(&self.executor))
     }
 

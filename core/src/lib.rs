@@ -28,6 +28,7 @@
 //! - [`blocking`] and [`runtime`] for callers without async. Test fixtures (a
 //!   private `redis-server`) live in the unpublished `testkit/` crate.
 
+pub mod alert_input;
 pub mod blocking;
 pub mod config;
 mod connection;
@@ -49,7 +50,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use executor::{Executor, PodLoad, PoolChange, RoutingPolicy, ScriptsReport, TrySetOutcome};
 pub use keys::KeySchema;
 pub use monitor::{AlertEvent, AlertOptions, MetricsSnapshot, Monitor, Suggestion};
-pub use operation::Operation;
+pub use operation::{Operation, OperationSpec, OPERATIONS};
 
 /// The library version (`Cargo.toml`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

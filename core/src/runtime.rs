@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize
 
 use tokio::runtime::{Builder, Runtime};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 
 static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -58,6 +58,42 @@ fn register_at_fork() {
 /// The current fork generation: 0 in the original process, +1 in each forked child.
 pub fn generation() -> u64 {
     GENERATION.load(Ordering::SeqCst)
+}
+
+/// The fork generation an executor was created in: the one fork check of every
+/// binding (the blocking facade, Python's asyncio executor). An executor used in
+/// a child process forked after it was created fails with `CLOSED` instead of
+/// hanging on the parent's runtime threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForkGuard {
+    generation: u64,
+}
+
+impl ForkGuard {
+    /// Remembers the current generation (call it where the executor is created).
+    pub fn new() -> ForkGuard {
+        ForkGuard {
+            generation: generation(),
+        }
+    }
+
+    /// `CLOSED` when this process is a child forked after [`ForkGuard::new`].
+    pub fn check(&self) -> Result<()> {
+        if generation() == self.generation {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::Closed,
+                "this executor was created before fork(); create a new one in the child process",
+            ))
+        }
+    }
+}
+
+impl Default for ForkGuard {
+    fn default() -> ForkGuard {
+        ForkGuard::new()
+    }
 }
 
 /// The shared runtime, created on first use.

@@ -13,7 +13,7 @@ use std::ffi::{c_char, c_int, CString};
 
 use stateful_redis::{Error, ErrorCode};
 
-use crate::panic::ffi_guard_or;
+use crate::panic::catch_panic;
 
 /// The outcome of a call: `SR_OK` or an error code. The numbers are stable
 /// (never renumbered or reused); new codes may be added at the end.
@@ -98,6 +98,24 @@ pub(crate) fn set_last_error(error: &Error) -> SrStatus {
     // tells the caller what happened.
     let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(last));
     SrStatus::from_code(error.code())
+}
+
+/// Runs `body`; maps its error (recorded as the thread's last error) or a panic
+/// (recorded as `SR_INTERNAL`, see [`crate::panic`]) to a status.
+pub(crate) fn ffi_guard(body: impl FnOnce() -> Result<(), Error>) -> SrStatus {
+    match catch_panic(body).and_then(|result| result) {
+        Ok(()) => SrStatus::SR_OK,
+        Err(error) => set_last_error(&error),
+    }
+}
+
+/// Runs `body`, which cannot fail; a panic is recorded as the thread's last
+/// error and returns `fallback`.
+pub(crate) fn ffi_guard_or<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_panic(body).unwrap_or_else(|error| {
+        set_last_error(&error);
+        fallback
+    })
 }
 
 fn with_last<T>(read: impl FnOnce(&LastError) -> T, none: T) -> T {
@@ -243,5 +261,24 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn a_panic_becomes_sr_internal() {
+        let status = ffi_guard(|| panic!("boom {}", 42));
+        assert_eq!(status, SrStatus::SR_INTERNAL);
+        assert_eq!(sr_last_error_status(), SrStatus::SR_INTERNAL);
+        let message = unsafe { CStr::from_ptr(sr_last_error_message()) };
+        assert!(message.to_str().unwrap().contains("boom 42"));
+        assert_eq!(ffi_guard_or(7, || panic!("static")), 7);
+        let message = unsafe { CStr::from_ptr(sr_last_error_message()) };
+        assert!(message.to_str().unwrap().contains("static"));
+    }
+
+    #[test]
+    fn errors_and_success_map_to_statuses() {
+        assert_eq!(ffi_guard(|| Ok(())), SrStatus::SR_OK);
+        let status = ffi_guard(|| Err(Error::new(ErrorCode::Timeout, "slow")));
+        assert_eq!(status, SrStatus::SR_TIMEOUT);
     }
 }

@@ -8,9 +8,8 @@ use std::ffi::c_char;
 
 use stateful_redis::{BlockingExecutor, Error, Operation, Options};
 
-use crate::error::SrStatus;
+use crate::error::{ffi_guard, ffi_guard_or, SrStatus};
 use crate::ffi::{arg_ref, arg_str, arg_strs, c_string, Out};
-use crate::panic::{ffi_guard, ffi_guard_or};
 use crate::types::{
     self, SrPodGroups, SrPodLoads, SrPodStates, SrRoutingPolicy, SrServicePods, SrServiceStates,
     SR_NO_POD,

@@ -96,7 +96,7 @@ pub(crate) fn c_string(what: &str, text: String) -> Result<CString, Error> {
 /// Takes back ownership of `s`. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn sr_string_free(s: *mut c_char) {
-    crate::panic::ffi_guard_or((), || {
+    crate::error::ffi_guard_or((), || {
         if !s.is_null() {
             drop(CString::from_raw(s));
         }

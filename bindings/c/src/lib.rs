@@ -13,7 +13,7 @@
 //!   checked for NULL first and written only on success;
 //! - every allocation returned has exactly one free function, named in its
 //!   `# Ownership` section; free functions accept NULL;
-//! - no panic unwinds into C ([`panic`]); a caught one is `SR_INTERNAL`;
+//! - no panic unwinds into C ([`panic`], used by `error::ffi_guard`); a caught one is `SR_INTERNAL`;
 //! - lists and maps are plain C structs ([`types`]); monitor documents are JSON.
 //!
 //! Module map: [`error`] (statuses, last error), [`panic`] (boundary), [`ffi`]

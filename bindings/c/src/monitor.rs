@@ -18,13 +18,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use stateful_redis::monitor::{AlertEvent, AlertOptions, Recorder, SubscriptionId};
+use stateful_redis::alert_input::alert_options_from_json;
+use stateful_redis::monitor::{AlertEvent, Recorder, SubscriptionId};
 use stateful_redis::{Error, ErrorCode, Executor};
 
-use crate::error::SrStatus;
+use crate::error::{ffi_guard, ffi_guard_or, SrStatus};
 use crate::executor::{executor, SrExecutor};
 use crate::ffi::{arg_str, c_string, Out};
-use crate::panic::{ffi_guard, ffi_guard_or};
 
 fn json<T: Serialize>(what: &str, value: &T) -> Result<*mut c_char, Error> {
     let text = serde_json::to_string(value).map_err(|e| {
@@ -161,8 +161,9 @@ pub unsafe extern "C" fn sr_set_alert_threshold(
 /// As `sr_set_alert_threshold`, with every option of a rule as JSON:
 /// `{"threshold": 5.0, "sustain": 3000, "hysteresis": 0.1, "direction":
 /// "above"}` (`sustain` in milliseconds; `direction` `above` or `below`;
-/// omitted fields take these defaults, threshold 0). Malformed JSON or an
-/// unknown field is `SR_INVALID_ARGUMENT`.
+/// omitted fields take these defaults, threshold 0; `sustain_ms` is accepted
+/// for `sustain`). Malformed JSON, an unknown field or a field of the wrong type
+/// is `SR_INVALID_ARGUMENT`; the message names the field, never its value.
 ///
 /// # Safety
 /// `executor` is a live executor; `metric` and `options_json` are
@@ -179,8 +180,11 @@ pub unsafe extern "C" fn sr_set_alert(
     ffi_guard(|| {
         let exec = core(executor)?;
         let metric = arg_str("metric", metric)?;
-        let options: AlertOptions = serde_json::from_str(arg_str("options_json", options_json)?)
-            .map_err(|e| Error::invalid_argument(format!("invalid alert options: {e}")))?;
+        // Parsed by the core's one parser of alert options (as in every binding).
+        let options: serde_json::Value =
+            serde_json::from_str(arg_str("options_json", options_json)?)
+                .map_err(|e| Error::invalid_argument(format!("invalid alert options: {e}")))?;
+        let options = alert_options_from_json(&options)?;
         exec.set_alert(metric, options)
     })
 }
@@ -204,7 +208,7 @@ pub unsafe extern "C" fn sr_remove_alert(
         let out = Out::new("out_removed", out_removed)?;
         let exec = core(executor)?;
         let metric = arg_str("metric", metric)?;
-        out.write(exec.monitor().remove_alert(metric));
+        out.write(exec.remove_alert(metric));
         Ok(())
     })
 }

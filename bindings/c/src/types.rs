@@ -16,8 +16,8 @@ use std::ffi::{c_char, CString};
 
 use stateful_redis::{Error, PodLoad};
 
+use crate::error::ffi_guard_or;
 use crate::ffi::c_string;
-use crate::panic::ffi_guard_or;
 
 /// The pod id that means "none" in outputs (as on the wire).
 pub const SR_NO_POD: i64 = -1;

@@ -17,10 +17,11 @@ use napi::bindgen_prelude::{Function, PromiseRaw, ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue, Status, ValueType};
 use napi_derive::napi;
 use serde::Serialize;
-use stateful_redis::monitor::{AlertOptions, Direction};
+use stateful_redis::alert_input::alert_options_from_json;
+use stateful_redis::monitor::AlertOptions;
 use stateful_redis::{AlertEvent, Error as CoreError, ErrorCode};
 
-use crate::args::{integer, string};
+use crate::args::string;
 use crate::error::{check, js_error};
 use crate::executor::Executor;
 
@@ -162,18 +163,36 @@ impl Executor {
         let exec = self.handle(op).map_err(|e| throw(env, &e))?;
         let convert = || -> Result<(String, AlertOptions), CoreError> {
             let metric = string(&metric, "metric")?;
-            let mut rule = AlertOptions {
-                threshold: number(&threshold, "threshold")?,
-                ..AlertOptions::default()
+            let threshold = number(&threshold, "threshold")?;
+            // The object as JSON; the core's one parser checks and reads it.
+            let mut rule = match options.filter(|o| !nullish(o)) {
+                None => AlertOptions::default(),
+                Some(options) => {
+                    let options: serde_json::Value = env
+                        .from_js_value(options)
+                        .map_err(|_| CoreError::invalid_argument("options must be an object"))?;
+                    alert_options_from_json(&options)?
+                }
             };
-            if let Some(options) = options.as_ref().filter(|o| !nullish(o)) {
-                alert_options(env, options, &mut rule)?;
-            }
+            rule.threshold = threshold;
             Ok((metric, rule))
         };
         let (metric, rule) = convert().map_err(|e| throw(env, &e.with_operation(op)))?;
         exec.set_alert(&metric, rule)
             .map_err(|e| throw(env, &e.with_operation(op)))
+    }
+
+    /// Removes the alert rule for `metric` (and its alerts); whether there was one.
+    #[napi]
+    pub fn remove_alert(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "string")] metric: Unknown,
+    ) -> napi::Result<bool> {
+        let op = "remove_alert";
+        let exec = self.handle(op).map_err(|e| throw(env, &e))?;
+        let metric = string(&metric, "metric").map_err(|e| throw(env, &e.with_operation(op)))?;
+        Ok(exec.remove_alert(&metric))
     }
 
     /// Calls `callback(event)` on every alert event (`{metric, rule, state, value,
@@ -258,52 +277,6 @@ fn boolean(value: &Unknown, name: &str) -> Result<bool, CoreError> {
         )));
     }
     Ok(b)
-}
-
-/// `{sustainMs?, hysteresis?, direction?}` into the rule.
-fn alert_options(env: &Env, options: &Unknown, rule: &mut AlertOptions) -> Result<(), CoreError> {
-    if options.get_type().ok() != Some(ValueType::Object) {
-        return Err(CoreError::invalid_argument("options must be an object"));
-    }
-    let object = options.value().value;
-    let mut keys = ptr::null_mut();
-    unsafe { sys::napi_get_property_names(env.raw(), object, &mut keys) };
-    let keys = unsafe { Unknown::from_raw_unchecked(env.raw(), keys) };
-    let names = crate::args::strings(&keys, "options")?;
-    for key in names {
-        let mut value = ptr::null_mut();
-        let c_key = std::ffi::CString::new(key.clone())
-            .map_err(|_| CoreError::invalid_argument("bad option name"))?;
-        unsafe { sys::napi_get_named_property(env.raw(), object, c_key.as_ptr(), &mut value) };
-        let value = unsafe { Unknown::from_raw_unchecked(env.raw(), value) };
-        match key.as_str() {
-            "sustainMs" | "sustain_ms" => {
-                let ms = integer(&value, "sustainMs")?;
-                if ms < 0 {
-                    return Err(CoreError::invalid_argument("sustainMs must be >= 0"));
-                }
-                rule.sustain = Duration::from_millis(ms as u64);
-            }
-            "hysteresis" => rule.hysteresis = number(&value, "hysteresis")?,
-            "direction" => {
-                rule.direction = match string(&value, "direction")?.as_str() {
-                    "above" => Direction::Above,
-                    "below" => Direction::Below,
-                    other => {
-                        return Err(CoreError::invalid_argument(format!(
-                            "direction must be \"above\" or \"below\", not {other:?}"
-                        )))
-                    }
-                }
-            }
-            other => {
-                return Err(CoreError::invalid_argument(format!(
-                    "unknown alert option {other:?} (sustainMs, hysteresis, direction)"
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 impl Executor {

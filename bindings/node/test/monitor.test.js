@@ -80,6 +80,18 @@ test('monitor', async (t) => {
     assert.throws(() => x.setAlertThreshold('get_linked_pod.p99_ms', 1, { bogus: 1 }), (e) => e.code === 'INVALID_ARGUMENT')
     assert.throws(() => x.setAlertThreshold('get_linked_pod.p99_ms', 1, { direction: 'sideways' }), (e) => e.code === 'INVALID_ARGUMENT')
     x.setAlertThreshold('pool.wait_ms_p99', 1000, { sustainMs: 0, hysteresis: 0.2, direction: 'above' })
+    // Errors name the option and the type it needs, never the value given.
+    assert.throws(() => x.setAlertThreshold('get_linked_pod.p99_ms', 1, { direction: 's3cret' }),
+      (e) => e.code === 'INVALID_ARGUMENT' && e.message.includes('direction') && !e.message.includes('s3cret'))
+    assert.throws(() => x.setAlertThreshold('get_linked_pod.p99_ms', 1, { sustainMs: -1 }),
+      (e) => e.code === 'INVALID_ARGUMENT' && e.message.includes('sustainMs'))
+  })
+
+  await t.test('removeAlert() removes a rule once', () => {
+    x.setAlertThreshold('get_pod_loads.p99_ms', 1000)
+    assert.equal(x.removeAlert('get_pod_loads.p99_ms'), true)
+    assert.equal(x.removeAlert('get_pod_loads.p99_ms'), false)
+    assert.throws(() => x.removeAlert(42), (e) => e.code === 'INVALID_ARGUMENT' && e.operation === 'remove_alert')
   })
 
   await t.test('alert events reach the callback', async () => {

@@ -5,6 +5,8 @@
 //! Python threads run meanwhile, so one executor serves many threads. Results come
 //! back as plain Python values.
 
+use std::collections::BTreeMap;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use stateful_redis::BlockingExecutor;
@@ -12,6 +14,7 @@ use stateful_redis::BlockingExecutor;
 use crate::convert::{pod_loads, try_set, Int, PodLoads, Policy, Str, Strs};
 use crate::error::ResultExt;
 use crate::monitor::{self, Bool, Float, Json, Seconds, Subscriptions};
+use crate::operations::none;
 use crate::options::config_from_kwargs;
 
 /// A synchronous executor of every stateful-redis operation, safe to share
@@ -29,8 +32,33 @@ pub struct PyExecutor {
     subscriptions: Subscriptions,
 }
 
-#[pymethods]
-impl PyExecutor {
+/// Generates the `#[pymethods]` of `Executor`: the class's own methods
+/// (`$methods`) and one method per row of the operations table, each converting
+/// its arguments with the GIL held, then releasing the GIL while the core call
+/// blocks on the shared runtime.
+macro_rules! executor_methods {
+    ([$($methods:tt)*] $(
+        doc $doc:literal
+        $(#[$attr:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
+            = |$e:ident| $call:expr $(=> $convert:expr)?;
+    )*) => {
+        #[pymethods]
+        impl PyExecutor {
+            $($methods)*
+
+            $(
+                #[doc = $doc]
+                $(#[$attr])*
+                fn $name(&self, py: Python<'_>, $($arg: $ty),*) -> PyResult<$ret> {
+                    py.detach(|| self.inner.call(|$e| $call)$(.map($convert))?).py()
+                }
+            )*
+        }
+    };
+}
+
+with_python_operations!(executor_methods! {
     #[new]
     #[pyo3(signature = (**options))]
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
@@ -40,254 +68,6 @@ impl PyExecutor {
             inner,
             subscriptions: Subscriptions::default(),
         })
-    }
-
-    /// Sets the state of one pod of a service.
-    fn set_service_state(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        svc: Str,
-        pod: Int,
-        state: Str,
-    ) -> PyResult<()> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.set_service_state(&ns.0, &svc.0, pod.0, &state.0))
-        })
-        .py()
-    }
-
-    /// The state of every pod of a service: ``{pod: state}``.
-    fn get_service_state(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        svc: Str,
-    ) -> PyResult<std::collections::BTreeMap<i64, String>> {
-        py.detach(|| self.inner.call(|e| e.get_service_state(&ns.0, &svc.0)))
-            .py()
-    }
-
-    /// Sets the state of a service's workload as a whole.
-    fn set_workload_state(&self, py: Python<'_>, ns: Str, svc: Str, state: Str) -> PyResult<()> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.set_workload_state(&ns.0, &svc.0, &state.0))
-        })
-        .py()
-    }
-
-    /// The workload state of a service, or ``None``.
-    fn get_workload_state(&self, py: Python<'_>, ns: Str, svc: Str) -> PyResult<Option<String>> {
-        py.detach(|| self.inner.call(|e| e.get_workload_state(&ns.0, &svc.0)))
-            .py()
-    }
-
-    /// Workload states of several services: ``{svc: state}`` (absent ones omitted).
-    fn get_workload_states(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        svcs: Strs,
-    ) -> PyResult<std::collections::BTreeMap<String, String>> {
-        py.detach(|| self.inner.call(|e| e.get_workload_states(&ns.0, &svcs.0)))
-            .py()
-    }
-
-    /// Writes a pod's load record stamped with the Redis server's clock; returns
-    /// the stamp (epoch milliseconds).
-    fn set_pod_load(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        svc: Str,
-        pod: Int,
-        load: Int,
-        state: Int,
-    ) -> PyResult<i64> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.set_pod_load(&ns.0, &svc.0, pod.0, load.0, state.0))
-        })
-        .py()
-    }
-
-    /// Load records of a service's pods: ``{pod: {"load", "state", "updated_ms"}}``,
-    /// only those updated at or after ``fresh_since_ms`` when given.
-    #[pyo3(signature = (ns, svc, fresh_since_ms=None))]
-    fn get_pod_loads(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        svc: Str,
-        fresh_since_ms: Option<Int>,
-    ) -> PyResult<PodLoads> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.get_pod_loads(&ns.0, &svc.0, fresh_since_ms.map(|i| i.0)))
-                .map(pod_loads)
-        })
-        .py()
-    }
-
-    /// Links ``uid`` to ``pod`` of ``svc`` (``persist``: -1 persistent, > 0 TTL in
-    /// seconds); returns the previous pod or ``None``.
-    fn set_linked_pod(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-        svc: Str,
-        pod: Int,
-        persist: Int,
-    ) -> PyResult<Option<i64>> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.set_linked_pod(&ns.0, &uid.0, &svc.0, pod.0, persist.0))
-        })
-        .py()
-    }
-
-    /// Links ``uid`` to ``pod`` unless a persistent link points to another pod;
-    /// returns ``(ok, current_pod)``.
-    fn try_set_linked_pod(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-        svc: Str,
-        pod: Int,
-        persist: Int,
-    ) -> PyResult<(bool, i64)> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.try_set_linked_pod(&ns.0, &uid.0, &svc.0, pod.0, persist.0))
-                .map(try_set)
-        })
-        .py()
-    }
-
-    /// Links ``uid`` to ``pod`` only if it has no link (a temporary link gets its
-    /// TTL refreshed when ``persist`` > 0); returns the pod actually linked.
-    fn set_linked_pod_if_absent(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-        svc: Str,
-        pod: Int,
-        persist: Int,
-    ) -> PyResult<i64> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.set_linked_pod_if_absent(&ns.0, &uid.0, &svc.0, pod.0, persist.0))
-        })
-        .py()
-    }
-
-    /// The pod ``uid`` is linked to for ``svc`` (persistent or temporary), or ``None``.
-    fn get_linked_pod(&self, py: Python<'_>, ns: Str, uid: Str, svc: Str) -> PyResult<Option<i64>> {
-        py.detach(|| self.inner.call(|e| e.get_linked_pod(&ns.0, &uid.0, &svc.0)))
-            .py()
-    }
-
-    /// The pod ``uid`` is linked to for ``svc`` only if the link is persistent.
-    fn get_linked_pod_if_persist(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-        svc: Str,
-    ) -> PyResult<Option<i64>> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.get_linked_pod_if_persist(&ns.0, &uid.0, &svc.0))
-        })
-        .py()
-    }
-
-    /// Links of many uids for one service: ``{pod: [uid, ...]}`` (input order kept,
-    /// uids without a link left out).
-    fn batch_get_linked_pod(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uids: Strs,
-        svc: Str,
-    ) -> PyResult<std::collections::BTreeMap<i64, Vec<String>>> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.batch_get_linked_pod(&ns.0, &uids.0, &svc.0))
-        })
-        .py()
-    }
-
-    /// Removes the link (``keep``: -1 now, > 0 readable as a temporary link for that
-    /// many seconds); returns whether a link existed.
-    fn remove_linked_pod(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-        svc: Str,
-        keep: Int,
-    ) -> PyResult<bool> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.remove_linked_pod(&ns.0, &uid.0, &svc.0, keep.0))
-        })
-        .py()
-    }
-
-    /// As ``remove_linked_pod``, only when the link points to ``pod``; returns
-    /// whether it was removed.
-    fn remove_linked_pod_with_id(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-        svc: Str,
-        keep: Int,
-        pod: Int,
-    ) -> PyResult<bool> {
-        py.detach(|| {
-            self.inner
-                .call(|e| e.remove_linked_pod_with_id(&ns.0, &uid.0, &svc.0, keep.0, pod.0))
-        })
-        .py()
-    }
-
-    /// The persistent links of ``uid``: ``{svc: pod}``.
-    fn get_link_service(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-    ) -> PyResult<std::collections::BTreeMap<String, i64>> {
-        py.detach(|| self.inner.call(|e| e.get_link_service(&ns.0, &uid.0)))
-            .py()
-    }
-
-    /// Returns the uid's link for ``svc``, or links it to the least-loaded eligible
-    /// pod (fresh within ``policy["max_age_ms"]``, state <= ``policy["max_state"]``)
-    /// and returns the pod actually linked; ``None`` when no pod is eligible.
-    #[pyo3(signature = (ns, uid, svc, persist, policy=None))]
-    fn compute_linked_pod(
-        &self,
-        py: Python<'_>,
-        ns: Str,
-        uid: Str,
-        svc: Str,
-        persist: Int,
-        policy: Option<Policy>,
-    ) -> PyResult<Option<i64>> {
-        let policy = policy.map(|p| p.0).unwrap_or_default();
-        py.detach(|| {
-            self.inner
-                .call(|e| e.compute_linked_pod(&ns.0, &uid.0, &svc.0, persist.0, policy))
-        })
-        .py()
     }
 
     // ----- performance monitor -----------------------------------------------------
@@ -419,4 +199,4 @@ impl PyExecutor {
             if e.is_closed() { " closed" } else { "" }
         )
     }
-}
+});

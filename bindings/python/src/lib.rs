@@ -6,6 +6,9 @@
 //! [`async_executor`]). The public package `stateful_redis` (in `python/`)
 //! re-exports these and adds the exception classes and the type stubs.
 
+#[macro_use]
+pub mod operations;
+
 pub mod aio;
 pub mod async_executor;
 pub mod convert;
@@ -13,6 +16,8 @@ pub mod error;
 pub mod executor;
 pub mod monitor;
 pub mod options;
+#[cfg(test)]
+mod stubs;
 
 use pyo3::prelude::*;
 

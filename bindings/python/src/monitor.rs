@@ -17,7 +17,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDelta;
 use serde::Serialize;
 use serde_json::Value;
-use stateful_redis::monitor::{AlertEvent, AlertOptions, Direction, SubscriptionId};
+use stateful_redis::alert_input::alert_options_from_json;
+use stateful_redis::monitor::{AlertEvent, SubscriptionId};
 use stateful_redis::Executor;
 
 use crate::convert::Str;
@@ -127,31 +128,22 @@ pub fn set_alert(
     hysteresis: Option<Float>,
     direction: Option<Str>,
 ) -> PyResult<()> {
-    let mut options = AlertOptions::above(threshold.0);
-    if let Some(ms) = sustain_ms {
-        let ms =
-            u64::try_from(ms.0).map_err(|_| invalid_argument("sustain_ms must not be negative"))?;
-        options.sustain = Duration::from_millis(ms);
-    }
-    if let Some(h) = hysteresis {
-        options.hysteresis = h.0;
-    }
-    if let Some(d) = direction {
-        options.direction = match d.0.as_str() {
-            "above" => Direction::Above,
-            "below" => Direction::Below,
-            other => {
-                return Err(invalid_argument(format!(
-                    "direction must be \"above\" or \"below\", not {other:?}"
-                )))
-            }
-        };
-    }
+    // The keywords as JSON; the core's one parser checks and reads them. A
+    // non-finite float has no JSON form: it is sent as a string so that the
+    // core refuses it by name instead of reading it as omitted.
+    let number = |x: f64| serde_json::Number::from_f64(x).map_or(Value::from("NaN"), Value::from);
+    let options = serde_json::json!({
+        "sustain_ms": sustain_ms.map(|ms| ms.0),
+        "hysteresis": hysteresis.map(|h| number(h.0)),
+        "direction": direction.map(|d| d.0),
+    });
+    let mut options = alert_options_from_json(&options).py()?;
+    options.threshold = threshold.0;
     e.set_alert(&metric.0, options).py()
 }
 
 pub fn remove_alert(e: &Executor, metric: Str) -> bool {
-    e.monitor().remove_alert(&metric.0)
+    e.remove_alert(&metric.0)
 }
 
 pub fn evaluate_alerts(py: Python<'_>, e: &Executor) -> Json {

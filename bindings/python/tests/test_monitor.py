@@ -108,6 +108,19 @@ def test_alert_callback(ex: stateful_redis.Executor) -> None:
         ex.subscribe_alerts(42)  # type: ignore[arg-type]
 
 
+def test_alert_options_errors_name_the_option_never_the_value(ex: stateful_redis.Executor) -> None:
+    with pytest.raises(stateful_redis.InvalidArgumentError) as bad_direction:
+        ex.set_alert("get_linked_pod.p99_ms", 1.0, direction="s3cret")  # type: ignore[arg-type]
+    assert "direction" in str(bad_direction.value) and "s3cret" not in str(bad_direction.value)
+    with pytest.raises(stateful_redis.InvalidArgumentError) as negative:
+        ex.set_alert("get_linked_pod.p99_ms", 1.0, sustain_ms=-1)
+    assert "sustain_ms" in str(negative.value)
+    with pytest.raises(stateful_redis.InvalidArgumentError):
+        ex.set_alert("get_linked_pod.p99_ms", 1.0, hysteresis=float("nan"))
+    ex.set_alert("get_linked_pod.p99_ms", 5.0, sustain_ms=0, hysteresis=0.1, direction="below")
+    assert ex.remove_alert("get_linked_pod.p99_ms") is True
+
+
 def test_alert_callback_exceptions_do_not_end_delivery(ex: stateful_redis.Executor) -> None:
     calls: List[str] = []
     ok = threading.Event()

@@ -61,6 +61,12 @@ impl Executor {
         self.inner.monitor.set_alert(metric, options)
     }
 
+    /// Removes the alert rule for `metric`; whether there was one. (Every
+    /// binding reaches the monitor through these methods of the executor.)
+    pub fn remove_alert(&self, metric: &str) -> bool {
+        self.inner.monitor.remove_alert(metric)
+    }
+
     /// Calls `subscriber` on every alert event.
     pub fn subscribe_alerts(
         &self,

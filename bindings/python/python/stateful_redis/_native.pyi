@@ -36,42 +36,43 @@ class Executor:
         tls_client_cert_file: Optional[str] = ...,
         tls_client_key_file: Optional[str] = ...,
     ) -> "Executor": ...
+    # --- operations: generated from core/src/operation.rs by
+    # `STATEFUL_REDIS_UPDATE_STUBS=1 cargo test -p stateful-redis-python stubs`; do not edit
     def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> None:
         """Sets the state of one pod of a service."""
     def get_service_state(self, ns: str, svc: str) -> Dict[int, str]:
-        """The state of every pod of a service: ``{pod: state}``."""
+        """The state of every pod of a service: {pod: state}."""
     def set_workload_state(self, ns: str, svc: str, state: str) -> None:
         """Sets the state of a service's workload as a whole."""
     def get_workload_state(self, ns: str, svc: str) -> Optional[str]:
-        """The workload state of a service, or ``None``."""
+        """The workload state of a service, or none."""
     def get_workload_states(self, ns: str, svcs: _Names) -> Dict[str, str]:
-        """Workload states of several services (absent ones omitted)."""
+        """Workload states of several services: {svc: state} (absent ones omitted)."""
     def set_pod_load(self, ns: str, svc: str, pod: int, load: int, state: int) -> int:
-        """Writes a pod's load record (server clock); returns the stamp in epoch ms."""
+        """Writes a pod's load record stamped with the Redis server's clock; returns the stamp (epoch ms)."""
     def get_pod_loads(self, ns: str, svc: str, fresh_since_ms: Optional[int] = None) -> Dict[int, PodLoad]:
-        """Load records of a service's pods, optionally only the fresh ones."""
+        """Load records of a service's pods: {pod: {load, state, updated_ms}}, only those updated at or after fresh_since_ms when given."""
     def set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Optional[int]:
-        """Links ``uid`` to ``pod``; returns the previous pod or ``None``."""
+        """Links uid to pod of svc (persist: -1 persistent, > 0 TTL in seconds); returns the previous pod or none."""
     def try_set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Tuple[bool, int]:
-        """Links unless a persistent link points elsewhere; returns ``(ok, pod)``."""
+        """Links uid to pod unless a persistent link points to another pod; returns (ok, current pod)."""
     def set_linked_pod_if_absent(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> int:
-        """Links only if there is no link; returns the pod actually linked."""
+        """Links uid to pod only if it has no link (a temporary link gets its TTL refreshed when persist > 0); returns the pod actually linked."""
     def get_linked_pod(self, ns: str, uid: str, svc: str) -> Optional[int]:
-        """The pod ``uid`` is linked to for ``svc``, or ``None``."""
+        """The pod uid is linked to for svc (persistent or temporary), or none."""
     def get_linked_pod_if_persist(self, ns: str, uid: str, svc: str) -> Optional[int]:
-        """The pod ``uid`` is linked to, only if the link is persistent."""
+        """The pod uid is linked to for svc only if the link is persistent, or none."""
     def batch_get_linked_pod(self, ns: str, uids: _Names, svc: str) -> LinksByPod:
-        """Links of many uids: ``{pod: [uid, ...]}`` in input order."""
+        """Links of many uids for one service: {pod: [uid, ...]} (input order kept, uids without a link left out)."""
     def remove_linked_pod(self, ns: str, uid: str, svc: str, keep: int) -> bool:
-        """Removes the link (``keep`` seconds readable, or -1); whether it existed."""
+        """Removes the link (keep: -1 now, > 0 readable as a temporary link for that many seconds); returns whether a link existed."""
     def remove_linked_pod_with_id(self, ns: str, uid: str, svc: str, keep: int, pod: int) -> bool:
-        """As ``remove_linked_pod``, only when the link points to ``pod``."""
+        """As remove_linked_pod, only when the link points to pod; returns whether it was removed."""
     def get_link_service(self, ns: str, uid: str) -> Dict[str, int]:
-        """The persistent links of ``uid``: ``{svc: pod}``."""
-    def compute_linked_pod(
-        self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None
-    ) -> Optional[int]:
-        """The uid's link, or a link to the least-loaded eligible pod; ``None`` if none."""
+        """The persistent links of uid: {svc: pod}."""
+    def compute_linked_pod(self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None) -> Optional[int]:
+        """Returns uid's link for svc, or links it to the least-loaded eligible pod (fresh within max_age_ms, state <= max_state) and returns that pod; none when no pod is eligible."""
+    # --- end of operations
     def metrics(self) -> Dict[str, Any]:
         """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
     def metrics_prometheus(self) -> str:
@@ -145,29 +146,43 @@ class AsyncExecutor:
         tls_client_cert_file: Optional[str] = ...,
         tls_client_key_file: Optional[str] = ...,
     ) -> Awaitable["AsyncExecutor"]: ...
-    def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> Awaitable[None]: ...
-    def get_service_state(self, ns: str, svc: str) -> Awaitable[Dict[int, str]]: ...
-    def set_workload_state(self, ns: str, svc: str, state: str) -> Awaitable[None]: ...
-    def get_workload_state(self, ns: str, svc: str) -> Awaitable[Optional[str]]: ...
-    def get_workload_states(self, ns: str, svcs: _Names) -> Awaitable[Dict[str, str]]: ...
-    def set_pod_load(self, ns: str, svc: str, pod: int, load: int, state: int) -> Awaitable[int]: ...
-    def get_pod_loads(
-        self, ns: str, svc: str, fresh_since_ms: Optional[int] = None
-    ) -> Awaitable[Dict[int, PodLoad]]: ...
-    def set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Awaitable[Optional[int]]: ...
-    def try_set_linked_pod(
-        self, ns: str, uid: str, svc: str, pod: int, persist: int
-    ) -> Awaitable[Tuple[bool, int]]: ...
-    def set_linked_pod_if_absent(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Awaitable[int]: ...
-    def get_linked_pod(self, ns: str, uid: str, svc: str) -> Awaitable[Optional[int]]: ...
-    def get_linked_pod_if_persist(self, ns: str, uid: str, svc: str) -> Awaitable[Optional[int]]: ...
-    def batch_get_linked_pod(self, ns: str, uids: _Names, svc: str) -> Awaitable[LinksByPod]: ...
-    def remove_linked_pod(self, ns: str, uid: str, svc: str, keep: int) -> Awaitable[bool]: ...
-    def remove_linked_pod_with_id(self, ns: str, uid: str, svc: str, keep: int, pod: int) -> Awaitable[bool]: ...
-    def get_link_service(self, ns: str, uid: str) -> Awaitable[Dict[str, int]]: ...
-    def compute_linked_pod(
-        self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None
-    ) -> Awaitable[Optional[int]]: ...
+    # --- operations: generated from core/src/operation.rs by
+    # `STATEFUL_REDIS_UPDATE_STUBS=1 cargo test -p stateful-redis-python stubs`; do not edit
+    def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> Awaitable[None]:
+        """Sets the state of one pod of a service."""
+    def get_service_state(self, ns: str, svc: str) -> Awaitable[Dict[int, str]]:
+        """The state of every pod of a service: {pod: state}."""
+    def set_workload_state(self, ns: str, svc: str, state: str) -> Awaitable[None]:
+        """Sets the state of a service's workload as a whole."""
+    def get_workload_state(self, ns: str, svc: str) -> Awaitable[Optional[str]]:
+        """The workload state of a service, or none."""
+    def get_workload_states(self, ns: str, svcs: _Names) -> Awaitable[Dict[str, str]]:
+        """Workload states of several services: {svc: state} (absent ones omitted)."""
+    def set_pod_load(self, ns: str, svc: str, pod: int, load: int, state: int) -> Awaitable[int]:
+        """Writes a pod's load record stamped with the Redis server's clock; returns the stamp (epoch ms)."""
+    def get_pod_loads(self, ns: str, svc: str, fresh_since_ms: Optional[int] = None) -> Awaitable[Dict[int, PodLoad]]:
+        """Load records of a service's pods: {pod: {load, state, updated_ms}}, only those updated at or after fresh_since_ms when given."""
+    def set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Awaitable[Optional[int]]:
+        """Links uid to pod of svc (persist: -1 persistent, > 0 TTL in seconds); returns the previous pod or none."""
+    def try_set_linked_pod(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Awaitable[Tuple[bool, int]]:
+        """Links uid to pod unless a persistent link points to another pod; returns (ok, current pod)."""
+    def set_linked_pod_if_absent(self, ns: str, uid: str, svc: str, pod: int, persist: int) -> Awaitable[int]:
+        """Links uid to pod only if it has no link (a temporary link gets its TTL refreshed when persist > 0); returns the pod actually linked."""
+    def get_linked_pod(self, ns: str, uid: str, svc: str) -> Awaitable[Optional[int]]:
+        """The pod uid is linked to for svc (persistent or temporary), or none."""
+    def get_linked_pod_if_persist(self, ns: str, uid: str, svc: str) -> Awaitable[Optional[int]]:
+        """The pod uid is linked to for svc only if the link is persistent, or none."""
+    def batch_get_linked_pod(self, ns: str, uids: _Names, svc: str) -> Awaitable[LinksByPod]:
+        """Links of many uids for one service: {pod: [uid, ...]} (input order kept, uids without a link left out)."""
+    def remove_linked_pod(self, ns: str, uid: str, svc: str, keep: int) -> Awaitable[bool]:
+        """Removes the link (keep: -1 now, > 0 readable as a temporary link for that many seconds); returns whether a link existed."""
+    def remove_linked_pod_with_id(self, ns: str, uid: str, svc: str, keep: int, pod: int) -> Awaitable[bool]:
+        """As remove_linked_pod, only when the link points to pod; returns whether it was removed."""
+    def get_link_service(self, ns: str, uid: str) -> Awaitable[Dict[str, int]]:
+        """The persistent links of uid: {svc: pod}."""
+    def compute_linked_pod(self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None) -> Awaitable[Optional[int]]:
+        """Returns uid's link for svc, or links it to the least-loaded eligible pod (fresh within max_age_ms, state <= max_state) and returns that pod; none when no pod is eligible."""
+    # --- end of operations
     def metrics(self) -> Dict[str, Any]:
         """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
     def metrics_prometheus(self) -> str:

@@ -16,7 +16,8 @@
 //! Module map (see `docs/architecture.md`): [`config`] → [`executor`] (validation
 //! from [`keys`], scripts from [`scripts`], errors from [`error`], measurements into
 //! [`monitor`]); [`blocking`] and [`runtime`] for callers without async;
-//! [`local_redis`] starts a private `redis-server` for tests and the CLI.
+//! [`local_redis`] starts a private `redis-server` for tests and the CLI;
+//! [`logging`] forwards the core's log events to a binding's logging.
 
 pub mod blocking;
 pub mod config;
@@ -27,6 +28,7 @@ pub mod executor;
 pub mod fuzz_checks;
 pub mod keys;
 pub mod local_redis;
+pub mod logging;
 pub mod monitor;
 pub mod operation;
 pub mod runtime;

@@ -77,7 +77,7 @@ static void test_levels_are_checked(void) {
 
 static void test_alert_and_reconnect_reach_the_callback(void) {
     struct event e;
-    int64_t pod = SR_NO_POD;
+    int64_t pod = SR_NO_POD, previous = SR_NO_POD;
     char *events = NULL;
     const char *ns = t_ns("log");
     SrExecutor *exec;
@@ -85,7 +85,7 @@ static void test_alert_and_reconnect_reach_the_callback(void) {
 
     CHECK_OK(sr_set_log_callback(SR_LOG_INFO, on_log, &seen));
     exec = t_executor("");
-    CHECK_OK(sr_set_linked_pod(exec, ns, "u1", "chat", 1, -1, NULL));
+    CHECK_OK(sr_set_linked_pod(exec, ns, "u1", "chat", 1, -1, &previous));
     CHECK_OK(sr_set_alert_threshold(exec, "set_linked_pod.p99_ms", 0.000001));
     CHECK_OK(sr_evaluate_alerts(exec, &events));
     sr_string_free(events);

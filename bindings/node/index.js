@@ -1,6 +1,8 @@
 'use strict'
 // CommonJS entry: loads the native module built for this platform (by `npm
-// install`, see scripts/install.js) and re-exports it unchanged.
+// install`, see scripts/install.js) and re-exports it with the error classes of
+// errors.js (every error thrown or rejected is an instance of them) and the
+// DEBUG=stateful-redis convention of logging.js.
 const { existsSync } = require('node:fs')
 const { join } = require('node:path')
 const { platformTriple } = require('./scripts/install.js')
@@ -12,4 +14,5 @@ if (!existsSync(file)) {
       'package is installed (needs Rust and cargo): run `npm rebuild stateful-redis`.'
   )
 }
-module.exports = require(file)
+module.exports = require('./errors.js').packageExports(require(file))
+require('./logging.js').applyDebugEnv(module.exports.setLogger)

@@ -30,6 +30,37 @@
 #define SR_ABI_VERSION 1
 
 /**
+ * Log level: no event (as `min_level`, turns the forwarding off).
+ */
+#define SR_LOG_OFF 0
+
+/**
+ * Log level: errors.
+ */
+#define SR_LOG_ERROR 1
+
+/**
+ * Log level: warnings (alerts firing, a connection lost or replaced).
+ */
+#define SR_LOG_WARN 2
+
+/**
+ * Log level: information (alerts resolved, a connection re-established, the
+ * pool resized).
+ */
+#define SR_LOG_INFO 3
+
+/**
+ * Log level: details for debugging (alerts pending).
+ */
+#define SR_LOG_DEBUG 4
+
+/**
+ * Log level: the finest details.
+ */
+#define SR_LOG_TRACE 5
+
+/**
  * The pod id that means "none" in outputs (as on the wire).
  */
 #define SR_NO_POD -1
@@ -253,6 +284,22 @@ typedef struct SrRoutingPolicy {
      */
     int64_t max_state;
 } SrRoutingPolicy;
+
+/**
+ * Receives one log event: `level` is one of `SR_LOG_ERROR` … `SR_LOG_TRACE`;
+ * `target` the module that logged it (`"stateful_redis::monitor"`, …);
+ * `message` the text followed by the event's fields as ` name=value`
+ * (`"alert firing: ... metric=set_linked_pod.p99_ms value=2.5 threshold=1"`).
+ * Both strings are valid only during the call. `user_data` is the pointer given
+ * to `sr_set_log_callback`.
+ *
+ * Runs on the thread that logged: a thread of the library's runtime (named
+ * `stateful-redis`) or a thread inside a call of the library. Calls never
+ * overlap (the library serialises them). Return quickly and never block: the
+ * library's threads wait meanwhile. It must not throw (C++) or unwind; events
+ * caused by library calls made from inside the callback are dropped.
+ */
+typedef void (*SrLogCallback)(int level, const char *target, const char *message, void *user_data);
 
 /**
  * Receives one alert event: `event_json` is `{"metric", "rule", "state"
@@ -735,6 +782,27 @@ enum SrStatus sr_compute_linked_pod(const struct SrExecutor *executor,
  * Takes back ownership of `s`. NULL is ignored.
  */
 void sr_string_free(char *s);
+
+/**
+ * Sends the library's log events at `min_level` and more severe
+ * (`SR_LOG_ERROR` … `SR_LOG_TRACE`) to `callback` with `user_data`, replacing
+ * the callback set before. A NULL `callback` or `SR_LOG_OFF` turns the
+ * forwarding off. One callback per process: it receives the events of every
+ * executor. See `SrLogCallback` for the thread it runs on.
+ *
+ * When this function returns, the previous callback is not running on any
+ * thread and will not be called again, so its `user_data` may be freed. It
+ * cannot be called from inside the log callback (`SR_INVALID_ARGUMENT`); a
+ * `min_level` outside 0 … 5 is `SR_INVALID_ARGUMENT` too.
+ *
+ * # Safety
+ * `callback` is NULL or a function that may be called from any thread with
+ * `user_data` until this function is called again.
+ *
+ * # Ownership
+ * Nothing is allocated; the library never frees `user_data`.
+ */
+enum SrStatus sr_set_log_callback(int min_level, SrLogCallback callback, void *user_data);
 
 /**
  * The metrics snapshot as JSON (schema `schemas/metrics_snapshot.schema.json`,

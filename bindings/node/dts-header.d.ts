@@ -3,15 +3,56 @@
 /* eslint-disable */
 
 /**
- * What every rejection of this package is: an `Error` with the stable code of
- * SPEC section 4, whether calling again may succeed, and the operation that
- * failed (snake_case, as in every binding; `""` outside an operation).
+ * What every error of this package is (thrown, or a promise's rejection): an
+ * `Error` with the stable code of SPEC section 4, whether calling again may
+ * succeed, and the operation that failed (snake_case, as in every binding; `""`
+ * outside an operation). Each code has its subclass (`err instanceof
+ * TimeoutError`); a rejection's `stack` lists the callers that await it.
  */
-export interface StatefulRedisError extends Error {
+export declare class StatefulRedisError extends Error {
+  constructor(message: string, options?: { code?: `${ErrorCode}`; retryable?: boolean; operation?: string; cause?: unknown })
   code: `${ErrorCode}`
   retryable: boolean
   operation: string
   cause?: Error
+}
+/** `INVALID_ARGUMENT`: a wrong argument; nothing was sent. */
+export declare class InvalidArgumentError extends StatefulRedisError { static readonly code: 'INVALID_ARGUMENT'; code: 'INVALID_ARGUMENT' }
+/** `CONFIG`: invalid options. */
+export declare class ConfigError extends StatefulRedisError { static readonly code: 'CONFIG'; code: 'CONFIG' }
+/** `CONNECTION`: the server could not be reached or the connection was lost. */
+export declare class ConnectionError extends StatefulRedisError { static readonly code: 'CONNECTION'; code: 'CONNECTION' }
+/** `TIMEOUT`: no answer within the command timeout. */
+export declare class TimeoutError extends StatefulRedisError { static readonly code: 'TIMEOUT'; code: 'TIMEOUT' }
+/** `AUTH`: authentication or ACL refused. */
+export declare class AuthError extends StatefulRedisError { static readonly code: 'AUTH'; code: 'AUTH' }
+/** `SCRIPT`: a Lua script failed on the server. */
+export declare class ScriptError extends StatefulRedisError { static readonly code: 'SCRIPT'; code: 'SCRIPT' }
+/** `CLUSTER`: a cluster redirection or slot problem. */
+export declare class ClusterError extends StatefulRedisError { static readonly code: 'CLUSTER'; code: 'CLUSTER' }
+/** `BUSY`: over the in-flight limit, or the server is busy. */
+export declare class BusyError extends StatefulRedisError { static readonly code: 'BUSY'; code: 'BUSY' }
+/** `DATA`: a value in Redis is not what the schema says. */
+export declare class DataError extends StatefulRedisError { static readonly code: 'DATA'; code: 'DATA' }
+/** `CLOSED`: the executor was closed. */
+export declare class ClosedError extends StatefulRedisError { static readonly code: 'CLOSED'; code: 'CLOSED' }
+/** `INTERNAL`: a bug in stateful-redis. */
+export declare class InternalError extends StatefulRedisError { static readonly code: 'INTERNAL'; code: 'INTERNAL' }
+
+// ----- logging (docs/logging.md) ----------------------------------------------
+
+/** The level of a log event, most severe first. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+/** One log event of the core, as passed to the `setLogger` function. */
+export interface LogEvent {
+  level: LogLevel
+  /** The Rust module that logged it (`stateful_redis::monitor`, `stateful_redis::connection`, ...). */
+  target: string
+  /** The text followed by every field as ` name=value`. */
+  message: string
+  /** The structured fields (`metric`, `value`, `threshold`, `error`, ...). */
+  fields: Record<string, string | number | boolean>
 }
 
 // ----- performance monitor (SPEC section 6) -----------------------------------

@@ -6,6 +6,9 @@
 //   2. the platform package `stateful-redis-<platform>`: one of this package's
 //      optionalDependencies, of which npm installs only the one whose os, cpu
 //      and libc fit the machine.
+// It re-exports it with the error classes of errors.js (every error thrown or
+// rejected is an instance of them) and the DEBUG=stateful-redis convention of
+// logging.js.
 const { existsSync } = require('node:fs')
 const { join } = require('node:path')
 const { platformTriple } = require('./scripts/platform.js')
@@ -38,4 +41,5 @@ function loadNative() {
   return require(platformPackage)
 }
 
-module.exports = loadNative()
+module.exports = require('./errors.js').packageExports(loadNative())
+require('./logging.js').applyDebugEnv(module.exports.setLogger)

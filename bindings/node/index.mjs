@@ -4,4 +4,21 @@ import { createRequire } from 'node:module'
 const native = createRequire(import.meta.url)('./index.js')
 
 export default native
-export const { Executor, ErrorCode, nativeVersion } = native
+export const {
+  Executor,
+  ErrorCode,
+  nativeVersion,
+  setLogger,
+  StatefulRedisError,
+  InvalidArgumentError,
+  ConfigError,
+  ConnectionError,
+  TimeoutError,
+  AuthError,
+  ScriptError,
+  ClusterError,
+  BusyError,
+  DataError,
+  ClosedError,
+  InternalError,
+} = native

@@ -187,7 +187,14 @@ impl ReplyWatch<'_> {
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
                     (sent > state >> 1).then_some(sent << 1)
                 });
-        matches!(update, Ok(before) if before & LOST != 0)
+        let reconnected = matches!(update, Ok(before) if before & LOST != 0);
+        if reconnected {
+            tracing::info!(
+                connection = self.pooled.id,
+                "connection re-established after a loss"
+            );
+        }
+        reconnected
     }
 
     /// The request failed without an answer (`error` is no server reply). A
@@ -213,11 +220,20 @@ impl ReplyWatch<'_> {
             return;
         }
         let sent = pooled.sent_ns(started);
-        let _ = pooled
-            .reply_state
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
-                (sent > state >> 1).then_some(sent << 1 | LOST)
-            });
+        let update =
+            pooled
+                .reply_state
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |state| {
+                    (sent > state >> 1).then_some(sent << 1 | LOST)
+                });
+        if matches!(update, Ok(before) if before & LOST == 0) {
+            // Once per loss: later requests that find it lost say nothing new.
+            tracing::warn!(
+                connection = pooled.id,
+                error = %crate::error::scrub(&error.to_string()),
+                "connection lost; it is re-established on the next request"
+            );
+        }
         // Dropped here: the stall rule still judges this request.
     }
 }

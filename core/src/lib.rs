@@ -25,6 +25,7 @@
 //! - [`monitor`]: measurements, alerts, suggestions.
 //! - [`executor`]: the façade (`run`) and its transport (retries, `NOSCRIPT`,
 //!   batch reads); `ops`: the 17 operations, as methods of [`Executor`].
+//! - [`logging`]: forwards the core's log events to a binding's logging.
 //! - [`blocking`] and [`runtime`] for callers without async. Test fixtures (a
 //!   private `redis-server`) live in the unpublished `testkit/` crate.
 
@@ -35,6 +36,7 @@ mod connection;
 pub mod error;
 pub mod executor;
 pub mod keys;
+pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod operation;

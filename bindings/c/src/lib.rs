@@ -19,12 +19,14 @@
 //! Module map: [`error`] (statuses, last error), [`panic`] (boundary), [`ffi`]
 //! (argument/output conversion, strings), [`types`] (result structs),
 //! [`executor`] (the handle and the 17 operations), [`monitor`] (metrics,
-//! alerts, suggestions, optimizers, recording).
+//! alerts, suggestions, optimizers, recording), [`logging`] (log events to a
+//! C callback).
 
 pub mod abi;
 pub mod error;
 pub mod executor;
 pub mod ffi;
+pub mod logging;
 pub mod monitor;
 pub mod panic;
 pub mod types;

@@ -5,11 +5,12 @@
 //! One file per concept: [`executor`] (the `Executor` class), [`args`] (argument
 //! conversion), [`options`] (the options object), [`error`] (JS errors and codes),
 //! [`promise`] (promises settled from the core's runtime), [`monitor`] (the
-//! performance monitor).
+//! performance monitor), [`logging`] (the core's log events to a JS function).
 
 pub mod args;
 pub mod error;
 pub mod executor;
+pub mod logging;
 pub mod monitor;
 pub mod options;
 pub mod promise;

@@ -3,7 +3,8 @@
 //! Thin by design: the core does the work; this crate converts arguments
 //! ([`convert`], [`options`]), results and errors ([`error`]), and bridges calls to
 //! Python threads ([`executor`], GIL released) and to asyncio ([`aio`],
-//! [`async_executor`]). The public package `stateful_redis` (in `python/`)
+//! [`async_executor`]), and the core's log events to `logging` ([`logging`]).
+//! The public package `stateful_redis` (in `python/`)
 //! re-exports these and adds the exception classes and the type stubs.
 
 #[macro_use]
@@ -14,6 +15,7 @@ pub mod async_executor;
 pub mod convert;
 pub mod error;
 pub mod executor;
+pub mod logging;
 pub mod monitor;
 pub mod options;
 #[cfg(test)]
@@ -28,5 +30,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__all__", vec!["Executor", "AsyncExecutor", "__version__"])?;
     m.add_class::<executor::PyExecutor>()?;
     m.add_class::<async_executor::PyAsyncExecutor>()?;
+    logging::register(m)?;
     Ok(())
 }

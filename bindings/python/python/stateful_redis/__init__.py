@@ -32,6 +32,7 @@ from .errors import (
     TimeoutError,
 )
 from ._native import AsyncExecutor, Executor, __version__
+from . import _logging  # noqa: F401  (the core's log events into `logging`)
 from .types import AlertEvent, LinksByPod, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
 
 __all__ = [

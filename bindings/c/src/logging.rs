@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use stateful_redis::logging::{self, Level, Record, Sink};
 use stateful_redis::Error;
 
+use crate::error::ffi_guard;
 use crate::error::SrStatus;
-use crate::panic::ffi_guard;
 
 /// Log level: no event (as `min_level`, turns the forwarding off).
 pub const SR_LOG_OFF: c_int = 0;

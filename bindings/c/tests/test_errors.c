@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -209,26 +210,64 @@ static void test_unreadable_link_is_data(void) {
     CHECK_EQ_INT(t_cmd_int(redis, "DEL %s", "sf:{t:data:lk:u1}chat"), 1);
 }
 
-static void *sleep_server(void *seconds) {
-    redisContext *c = t_redis();
-    redisReply *r = t_cmd(c, "DEBUG SLEEP %s", (const char *)seconds);
-    freeReplyObject(r);
-    redisFree(c);
+/* A DEBUG SLEEP that is known to have started: the command is sent from the
+ * calling thread, then a probe connection with a short timeout PINGs until a
+ * PING goes unanswered (the server is asleep). Only then does a thread wait for
+ * the sleep's reply. Without the probe, on a busy machine the sleep could start
+ * after the call it is meant to delay, and the case would fail for the wrong
+ * reason. */
+struct server_sleep {
+    pthread_t thread;
+    redisContext *c;
+};
+
+static void *await_sleep_reply(void *arg) {
+    struct server_sleep *sleep = (struct server_sleep *)arg;
+    void *reply = NULL;
+    if (redisGetReply(sleep->c, &reply) == REDIS_OK) freeReplyObject(reply);
+    redisFree(sleep->c);
     return NULL;
+}
+
+static void start_server_sleep(struct server_sleep *sleep, const char *seconds) {
+    int done = 0;
+    struct timeval probe_timeout = {0, 50 * 1000};
+    sleep->c = t_redis();
+    redisAppendCommand(sleep->c, "DEBUG SLEEP %s", seconds);
+    while (!done) {
+        if (redisBufferWrite(sleep->c, &done) != REDIS_OK) {
+            fprintf(stderr, "DEBUG SLEEP could not be sent\n");
+            exit(2);
+        }
+    }
+    for (int attempt = 0; attempt < 400; attempt++) {
+        redisContext *probe = t_redis();
+        redisReply *pong;
+        redisSetTimeout(probe, probe_timeout);
+        pong = redisCommand(probe, "PING");
+        redisFree(probe);
+        if (pong == NULL) break; /* unanswered: the server sleeps */
+        freeReplyObject(pong);
+        usleep(5 * 1000);
+    }
+    pthread_create(&sleep->thread, NULL, await_sleep_reply, sleep);
+}
+
+static void join_server_sleep(struct server_sleep *sleep) {
+    pthread_join(sleep->thread, NULL);
 }
 
 static void test_timeout(void) {
     SrExecutor *fast = t_executor("\"command_timeout_ms\": 200");
-    pthread_t sleeper;
+    struct server_sleep sleeper;
     int64_t pod = 5;
     CHECK_OK(sr_get_linked_pod(fast, "t:timeout", "u1", "chat", &pod)); /* connected */
-    pthread_create(&sleeper, NULL, sleep_server, (void *)"1");
-    usleep(200 * 1000);
+    start_server_sleep(&sleeper, "2");
     pod = 5;
     CHECK_STATUS(sr_get_linked_pod(fast, "t:timeout", "u1", "chat", &pod), SR_TIMEOUT);
     CHECK(sr_last_error_retryable()); /* a read: safe to repeat */
     CHECK_EQ_INT(pod, 5);
-    pthread_join(sleeper, NULL);
+    join_server_sleep(&sleeper);
     /* service resumes by itself */
     CHECK_OK(sr_get_linked_pod(fast, "t:timeout", "u1", "chat", &pod));
     CHECK_EQ_INT(pod, SR_NO_POD);
@@ -238,29 +277,32 @@ static void test_timeout(void) {
 struct busy_call {
     SrExecutor *exec;
     SrStatus status;
+    volatile int calling;
 };
 
 static void *call_during_sleep(void *arg) {
     struct busy_call *call = (struct busy_call *)arg;
     int64_t pod;
+    __atomic_store_n(&call->calling, 1, __ATOMIC_SEQ_CST);
     call->status = sr_get_linked_pod(call->exec, "t:busy", "u1", "chat", &pod);
     return NULL;
 }
 
 static void test_in_flight_limit_is_busy(void) {
     SrExecutor *one = t_executor("\"max_in_flight\": 1, \"command_timeout_ms\": 5000");
-    pthread_t sleeper, caller;
-    struct busy_call call = {one, SR_INTERNAL};
+    struct server_sleep sleeper;
+    pthread_t caller;
+    struct busy_call call = {one, SR_INTERNAL, 0};
     int64_t pod = 5;
     CHECK_OK(sr_get_linked_pod(one, "t:busy", "u1", "chat", &pod));
-    pthread_create(&sleeper, NULL, sleep_server, (void *)"1.5");
-    usleep(200 * 1000);
+    start_server_sleep(&sleeper, "3");
     pthread_create(&caller, NULL, call_during_sleep, &call);
-    usleep(500 * 1000); /* the caller's request now waits for the sleeping server */
+    while (!__atomic_load_n(&call.calling, __ATOMIC_SEQ_CST)) usleep(1000);
+    usleep(300 * 1000); /* the caller's request now waits for the sleeping server */
     CHECK_STATUS(sr_get_linked_pod(one, "t:busy", "u1", "chat", &pod), SR_BUSY);
     CHECK_MESSAGE_HAS("max_in_flight");
     pthread_join(caller, NULL);
-    pthread_join(sleeper, NULL);
+    join_server_sleep(&sleeper);
     CHECK_EQ_INT(call.status, SR_OK);
     sr_executor_free(one);
 }

@@ -190,6 +190,7 @@ impl ReplyWatch<'_> {
         let reconnected = matches!(update, Ok(before) if before & LOST != 0);
         if reconnected {
             tracing::info!(
+                target: "stateful_redis::connection",
                 connection = self.pooled.id,
                 "connection re-established after a loss"
             );
@@ -229,6 +230,7 @@ impl ReplyWatch<'_> {
         if matches!(update, Ok(before) if before & LOST == 0) {
             // Once per loss: later requests that find it lost say nothing new.
             tracing::warn!(
+                target: "stateful_redis::connection",
                 connection = pooled.id,
                 error = %crate::error::scrub(&error.to_string()),
                 "connection lost; it is re-established on the next request"

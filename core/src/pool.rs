@@ -115,6 +115,7 @@ impl Pool {
                             .map_err(|e| crate::error::scrub(&e.to_string()))?
                             .swap_remove(0);
                     tracing::debug!(
+                        target: "stateful_redis::pool",
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "a cluster connection opened in place of a stalled one"
                     );
@@ -125,7 +126,7 @@ impl Pool {
             return match opened {
                 Ok(fresh) => fresh.clone(),
                 Err(error) => {
-                    tracing::warn!(%error, "cannot replace a stalled cluster connection");
+                    tracing::warn!(target: "stateful_redis::pool", %error, "cannot replace a stalled cluster connection");
                     stalled.clone()
                 }
             };
@@ -140,7 +141,7 @@ impl Pool {
                 fresh
             }
             Err(e) => {
-                tracing::warn!(error = %crate::error::scrub(&e.to_string()), "cannot replace a stalled connection");
+                tracing::warn!(target: "stateful_redis::pool", error = %crate::error::scrub(&e.to_string()), "cannot replace a stalled connection");
                 stalled.clone()
             }
         }
@@ -168,6 +169,7 @@ impl Pool {
         on_replaced();
         self.replaced.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(
+            target: "stateful_redis::pool",
             server = %config.server_label(),
             "a connection answered nothing for half the command timeout while calls waited: replaced"
         );
@@ -262,7 +264,7 @@ impl Pool {
                 before - after
             )
         };
-        tracing::info!(before, after, "connection pool resized: {reason}");
+        tracing::info!(target: "stateful_redis::pool", before, after, "connection pool resized: {reason}");
         Ok(PoolChange {
             changed: true,
             connections_before: before,

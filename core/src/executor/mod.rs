@@ -148,7 +148,7 @@ impl Executor {
             if e.code() != ErrorCode::Auth {
                 return Err(e);
             }
-            tracing::warn!(error = %e, "scripts not preloaded; each loads on first use");
+            tracing::warn!(target: "stateful_redis::executor", error = %e, "scripts not preloaded; each loads on first use");
         }
         executor.start_monitor();
         Ok(executor)

@@ -143,7 +143,7 @@ impl Executor {
             .map_err(|e| e.with_operation("optimize_lua_scripts"))?;
         let (_, reloads) = self.inner.monitor.script_counts();
         if !missing_before.is_empty() {
-            tracing::info!(missing = ?missing_before, "scripts preloaded");
+            tracing::info!(target: "stateful_redis::executor", missing = ?missing_before, "scripts preloaded");
         }
         Ok(ScriptsReport {
             scripts: all.len() as u64,

@@ -249,6 +249,7 @@ impl Monitor {
         while Arc::strong_count(&old) > 1 {
             if start.elapsed() > RESET_WAIT {
                 tracing::warn!(
+                    target: "stateful_redis::monitor",
                     "reset_metrics: a recorder kept the closed period for over {} s; \
                      its figures may miss that record",
                     RESET_WAIT.as_secs()

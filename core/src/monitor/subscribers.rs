@@ -56,14 +56,17 @@ impl Subscribers {
         for e in events {
             match e.state {
                 AlertState::Firing => tracing::warn!(
+                    target: "stateful_redis::monitor",
                     metric = %e.metric, value = e.value, threshold = e.threshold,
                     "alert firing: {}", e.message
                 ),
                 AlertState::Resolved => tracing::info!(
+                    target: "stateful_redis::monitor",
                     metric = %e.metric, value = e.value, threshold = e.threshold,
                     "alert resolved: {}", e.message
                 ),
                 AlertState::Pending => tracing::debug!(
+                    target: "stateful_redis::monitor",
                     metric = %e.metric, value = e.value, threshold = e.threshold,
                     "alert pending: {}", e.message
                 ),
@@ -80,7 +83,7 @@ impl Subscribers {
         for s in subscribers {
             for e in events {
                 if catch_unwind(AssertUnwindSafe(|| s(e))).is_err() {
-                    tracing::error!("an alert subscriber panicked; event dropped for it");
+                    tracing::error!(target: "stateful_redis::monitor", "an alert subscriber panicked; event dropped for it");
                 }
             }
         }

@@ -86,6 +86,7 @@ const C_NOT_OPERATIONS: &[&str] = &[
     "sr_executor_free",
     "sr_string_free",
     "sr_routing_policy_default",
+    "sr_set_log_callback",
     "sr_pod_states_free",
     "sr_service_states_free",
     "sr_pod_loads_free",

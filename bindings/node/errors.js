@@ -85,11 +85,6 @@ async function settle(promise) {
 /** Marks a native prototype whose methods are wrapped. */
 const WRAPPED = Symbol.for('stateful-redis.wrapped')
 
-// Methods that return a value, not a promise: their errors are thrown during
-// the call, so the stack already shows the caller (recordOperation stays as
-// cheap as it was: nothing is added unless it throws).
-const SYNC_METHODS = new Set(['close', 'recordOperation', 'setAlertThreshold', 'onAlert'])
-
 function wrapSync(native) {
   const wrapped = function (...args) {
     try {
@@ -102,17 +97,21 @@ function wrapSync(native) {
   return wrapped
 }
 
-function wrapAsync(native) {
+// One wrapper for every method: a method that returns a promise has it settled
+// (its rejection classed, with the awaiting callers' stack); one that returns a
+// value (close, recordOperation, removeAlert, ...) returns it as it is, so no
+// list of which method is which can fall behind the native class.
+function wrapMethod(native) {
   const wrapped = function (...args) {
-    let promise
+    let result
     try {
-      promise = native.apply(this, args)
+      result = native.apply(this, args)
     } catch (e) {
-      // Thrown before any promise was made (Node-API refused the receiver).
+      // Thrown during the call (a sync method, or Node-API refused the receiver).
       if (classify(e) instanceof StatefulRedisError) Error.captureStackTrace(e, wrapped)
       throw e
     }
-    return settle(promise)
+    return result instanceof Promise ? settle(result) : result
   }
   return wrapped
 }
@@ -131,8 +130,7 @@ function wrapExecutor(Native) {
   for (const name of alreadyWrapped ? [] : Object.getOwnPropertyNames(proto)) {
     const descriptor = Object.getOwnPropertyDescriptor(proto, name)
     if (name === 'constructor' || typeof descriptor.value !== 'function') continue
-    const wrap = SYNC_METHODS.has(name) ? wrapSync : wrapAsync
-    Object.defineProperty(proto, name, { ...descriptor, value: nameFunction(wrap(descriptor.value), name) })
+    Object.defineProperty(proto, name, { ...descriptor, value: nameFunction(wrapMethod(descriptor.value), name) })
   }
   // Refused by the native constructor as before: executors come from connect.
   const Executor = function Executor(...args) {
@@ -141,7 +139,7 @@ function wrapExecutor(Native) {
   Executor.prototype = proto
   Object.setPrototypeOf(Executor, Native)
   Object.defineProperty(Executor, 'connect', {
-    value: nameFunction(wrapAsync(Native.connect), 'connect'),
+    value: nameFunction(wrapMethod(Native.connect), 'connect'),
     writable: true,
     configurable: true,
   })

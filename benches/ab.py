@@ -15,6 +15,7 @@ Prints medians and the ratio B / A per workload and concurrency. Not in CI.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,8 +33,14 @@ def bench(binary, port, workload, concurrency, duration, prepare):
            "--duration-s", str(duration), "--json"]
     if not prepare:
         cmd.append("--no-prepare")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    return r["ops_per_s"], r["p50_us"], r["p99_us"]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The client's CPU time per operation: what stays stable on a shared,
+    # noisy machine when ops/s swings with the neighbours' load.
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu_us_per_op = cpu_s / (r["ops_per_s"] * duration) * 1e6
+    return r["ops_per_s"], r["p50_us"], r["p99_us"], cpu_us_per_op
 
 
 def main():
@@ -62,14 +69,15 @@ def main():
         print(f"{args.rounds} rounds of {args.duration:g} s, alternating; medians; "
               "server on CPU 0, clients on CPU 1\n")
         print("| workload | in flight | A ops/s | B ops/s | B/A (median of round ratios) "
-              "| A p50 µs | B p50 µs | A p99 µs | B p99 µs |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "| A p50 µs | B p50 µs | A p99 µs | B p99 µs | A client CPU µs/op | B client CPU µs/op |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for w, c in workloads:
             a, b = results[(w, c, "a")], results[(w, c, "b")]
             ratio = statistics.median(rb[0] / ra[0] for ra, rb in zip(a, b))
             med = lambda runs, i: statistics.median(r[i] for r in runs)  # noqa: E731
             print(f"| {w} | {c} | {med(a, 0):,.0f} | {med(b, 0):,.0f} | {ratio:.3f} | "
-                  f"{med(a, 1):.0f} | {med(b, 1):.0f} | {med(a, 2):.0f} | {med(b, 2):.0f} |")
+                  f"{med(a, 1):.0f} | {med(b, 1):.0f} | {med(a, 2):.0f} | {med(b, 2):.0f} | "
+                  f"{med(a, 3):.2f} | {med(b, 3):.2f} |")
     finally:
         server.kill()
         server.wait()

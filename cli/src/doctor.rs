@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 use serde::Serialize;
-use stateful_redis::{scripts, Config, Executor};
+use stateful_redis::config::Options;
+use stateful_redis::{scripts, Executor};
 
 /// One line of the verdict.
 #[derive(Debug, Clone, Serialize)]
@@ -74,8 +75,25 @@ impl Diagnosis {
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-fn open(url: &str) -> redis::RedisResult<redis::Connection> {
-    let client = redis::Client::open(url)?;
+/// How doctor's own connections log in: the user and password of the options,
+/// which override the URL's (as in the core).
+#[derive(Clone, Default)]
+struct Login {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+fn open(url: &str, login: &Login) -> redis::RedisResult<redis::Connection> {
+    use redis::IntoConnectionInfo;
+    let info = url.into_connection_info()?;
+    let mut settings = info.redis_settings().clone();
+    if let Some(user) = &login.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &login.password {
+        settings = settings.set_password(password);
+    }
+    let client = redis::Client::open(info.set_redis_settings(settings))?;
     let con = client.get_connection_with_timeout(TIMEOUT)?;
     con.set_read_timeout(Some(TIMEOUT))?;
     con.set_write_timeout(Some(TIMEOUT))?;
@@ -148,11 +166,35 @@ fn scripts_loaded(con: &mut redis::Connection) -> redis::RedisResult<Vec<bool>> 
 
 /// Runs every check against `url`.
 pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
+    diagnose_options(
+        &Options {
+            url: Some(url.to_string()),
+            ..Options::default()
+        },
+        runtime,
+    )
+}
+
+/// Runs every check against the server of `options` (its URL, else its first
+/// cluster seed), logging in with its user and password; the executor probe
+/// uses all the options (TLS, key schema, ...).
+pub fn diagnose_options(options: &Options, runtime: &tokio::runtime::Runtime) -> Diagnosis {
+    let url = options
+        .url
+        .clone()
+        .or_else(|| options.cluster_nodes.first().cloned())
+        .or_else(|| std::env::var(stateful_redis::config::URL_ENV).ok())
+        .unwrap_or_else(|| stateful_redis::config::DEFAULT_URL.to_string());
+    let url = url.as_str();
+    let login = Login {
+        username: options.username.clone(),
+        password: options.password.clone(),
+    };
     let mut d = Diagnosis {
         target: redact(url),
         ..Diagnosis::default()
     };
-    let mut con = match open(url) {
+    let mut con = match open(url, &login) {
         Ok(con) => con,
         Err(e) => {
             d.push(
@@ -214,7 +256,7 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
     }
     let mut missing_before = 0;
     for (label, node) in &script_nodes {
-        match open(node).and_then(|mut c| scripts_loaded(&mut c)) {
+        match open(node, &login).and_then(|mut c| scripts_loaded(&mut c)) {
             Ok(found) => {
                 let names: Vec<&str> = scripts::all()
                     .iter()
@@ -252,11 +294,12 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
     }
     // An executor: what every client does (connect, load scripts, call).
     let probe = runtime.block_on(async {
-        let config = Config::builder()
-            .url(url)
-            .connect_timeout(TIMEOUT)
-            .command_timeout(TIMEOUT)
-            .build()?;
+        let config = Options {
+            connect_timeout_ms: TIMEOUT.as_millis() as u64,
+            command_timeout_ms: TIMEOUT.as_millis() as u64,
+            ..options.clone()
+        }
+        .build()?;
         let exec = Executor::connect(config).await?;
         for i in 0..20 {
             exec.get_workload_state("doctor:probe:check", &format!("svc{i}"))

@@ -76,11 +76,39 @@ impl Diagnosis {
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How doctor's own connections log in: the user and password of the options,
-/// which override the URL's (as in the core).
+/// which override the URL's (as in the core), and the TLS certificates of
+/// `rediss://` addresses.
 #[derive(Clone, Default)]
 struct Login {
     username: Option<String>,
     password: Option<String>,
+    tls: Option<redis::TlsCertificates>,
+}
+
+impl Login {
+    /// From options the core has already checked (so the files are readable PEM).
+    fn of(options: &Options) -> std::io::Result<Login> {
+        let read = |path: &Option<String>| path.as_ref().map(std::fs::read).transpose();
+        let ca = read(&options.tls_ca_file)?;
+        let cert = read(&options.tls_client_cert_file)?;
+        let key = read(&options.tls_client_key_file)?;
+        let client_tls = match (cert, key) {
+            (Some(client_cert), Some(client_key)) => Some(redis::ClientTlsConfig {
+                client_cert,
+                client_key,
+            }),
+            _ => None,
+        };
+        let tls = (ca.is_some() || client_tls.is_some()).then_some(redis::TlsCertificates {
+            client_tls,
+            root_cert: ca,
+        });
+        Ok(Login {
+            username: options.username.clone(),
+            password: options.password.clone(),
+            tls,
+        })
+    }
 }
 
 fn open(url: &str, login: &Login) -> redis::RedisResult<redis::Connection> {
@@ -93,7 +121,13 @@ fn open(url: &str, login: &Login) -> redis::RedisResult<redis::Connection> {
     if let Some(password) = &login.password {
         settings = settings.set_password(password);
     }
-    let client = redis::Client::open(info.set_redis_settings(settings))?;
+    let info = info.set_redis_settings(settings);
+    let client = match (&login.tls, info.addr()) {
+        (Some(tls), redis::ConnectionAddr::TcpTls { .. }) => {
+            redis::Client::build_with_tls(info, tls.clone())?
+        }
+        _ => redis::Client::open(info)?,
+    };
     let con = client.get_connection_with_timeout(TIMEOUT)?;
     con.set_read_timeout(Some(TIMEOUT))?;
     con.set_write_timeout(Some(TIMEOUT))?;
@@ -186,13 +220,22 @@ pub fn diagnose_options(options: &Options, runtime: &tokio::runtime::Runtime) ->
         .or_else(|| std::env::var(stateful_redis::config::URL_ENV).ok())
         .unwrap_or_else(|| stateful_redis::config::DEFAULT_URL.to_string());
     let url = url.as_str();
-    let login = Login {
-        username: options.username.clone(),
-        password: options.password.clone(),
-    };
     let mut d = Diagnosis {
         target: redact(url),
         ..Diagnosis::default()
+    };
+    // The core checks the options first (and installs rustls's crypto provider
+    // for rediss://); doctor's plain connections then use what it accepted.
+    if let Err(e) = options.clone().build() {
+        d.push("config", "error", format!("{}: {}", e.code(), e.message()));
+        return d;
+    }
+    let login = match Login::of(options) {
+        Ok(login) => login,
+        Err(e) => {
+            d.push("config", "error", format!("cannot read a TLS file: {e}"));
+            return d;
+        }
     };
     let mut con = match open(url, &login) {
         Ok(con) => con,

@@ -355,6 +355,23 @@ fn tls_files_reach_the_server() {
         ],
     );
     assert_eq!(r.ok().stdout.trim(), "running");
+    // Doctor's own connections use the certificates too.
+    let r = run_env(
+        &[
+            "--url",
+            &url,
+            "--tls-ca",
+            &ca,
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "doctor",
+        ],
+        &[],
+    );
+    r.ok();
+    assert!(r.stdout.contains("verdict: healthy"), "{}", r.stdout);
     // Without the client certificate the server refuses; a certificate without
     // its key is refused by the core before connecting.
     let r = run_env(

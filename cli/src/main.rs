@@ -22,11 +22,11 @@ mod shutdown;
     about = "Routing facts of stateful services in Redis: bench, dashboard, reports, inspection, doctor"
 )]
 struct Cli {
-    #[command(flatten)]
-    conn: ConnArgs,
     /// Print results as JSON.
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(subcommand)]
     command: Command,
 }

@@ -122,6 +122,30 @@ fn the_password_from_the_environment_reaches_the_server_and_is_never_printed() {
         assert_ne!(r.code, 0, "{args:?}");
         assert_no_password(&r, &format!("wrong password {args:?}"));
     }
+    // Every command that connects, with a wrong password from either source.
+    let dir = common::artifact_dir("wrong-password-file");
+    let file = dir.join("password");
+    std::fs::write(&file, "wrong-7Qz-pw\n").unwrap();
+    for args in [
+        &["doctor"][..],
+        &["--json", "doctor"],
+        &["link", "get", "a:b:c", "u", "s"],
+        &["workload", "get", "a:b:c", "svc"],
+        &["state", "get", "a:b:c", "svc"],
+        &["compute", "a:b:c", "u", "svc"],
+        &["bench", "--duration-s", "1", "--warmup-s", "0"],
+        &["dashboard", "--listen", "127.0.0.1:0", "--duration-s", "1"],
+    ] {
+        let mut all = vec!["--url", url.as_str()];
+        all.extend_from_slice(args);
+        let r = run_env(&all, &wrong);
+        assert_ne!(r.code, 0, "{args:?}");
+        assert_no_password(&r, &format!("wrong password {args:?}"));
+        all.extend_from_slice(&["--password-file", file.to_str().unwrap()]);
+        let r = run_env(&all, &[]);
+        assert_ne!(r.code, 0, "{args:?}");
+        assert_no_password(&r, &format!("wrong password file {args:?}"));
+    }
     // `options` shows that a password is set, not which.
     let r = run_env(&["--url", &url, "options"], &auth);
     r.ok();

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 use serde::Serialize;
-use stateful_redis::{scripts, Config, Executor};
+use stateful_redis::config::Options;
+use stateful_redis::{scripts, Executor};
 
 /// One line of the verdict.
 #[derive(Debug, Clone, Serialize)]
@@ -74,8 +75,59 @@ impl Diagnosis {
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-fn open(url: &str) -> redis::RedisResult<redis::Connection> {
-    let client = redis::Client::open(url)?;
+/// How doctor's own connections log in: the user and password of the options,
+/// which override the URL's (as in the core), and the TLS certificates of
+/// `rediss://` addresses.
+#[derive(Clone, Default)]
+struct Login {
+    username: Option<String>,
+    password: Option<String>,
+    tls: Option<redis::TlsCertificates>,
+}
+
+impl Login {
+    /// From options the core has already checked (so the files are readable PEM).
+    fn of(options: &Options) -> std::io::Result<Login> {
+        let read = |path: &Option<String>| path.as_ref().map(std::fs::read).transpose();
+        let ca = read(&options.tls_ca_file)?;
+        let cert = read(&options.tls_client_cert_file)?;
+        let key = read(&options.tls_client_key_file)?;
+        let client_tls = match (cert, key) {
+            (Some(client_cert), Some(client_key)) => Some(redis::ClientTlsConfig {
+                client_cert,
+                client_key,
+            }),
+            _ => None,
+        };
+        let tls = (ca.is_some() || client_tls.is_some()).then_some(redis::TlsCertificates {
+            client_tls,
+            root_cert: ca,
+        });
+        Ok(Login {
+            username: options.username.clone(),
+            password: options.password.clone(),
+            tls,
+        })
+    }
+}
+
+fn open(url: &str, login: &Login) -> redis::RedisResult<redis::Connection> {
+    use redis::IntoConnectionInfo;
+    let info = url.into_connection_info()?;
+    let mut settings = info.redis_settings().clone();
+    if let Some(user) = &login.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &login.password {
+        settings = settings.set_password(password);
+    }
+    let info = info.set_redis_settings(settings);
+    let client = match (&login.tls, info.addr()) {
+        (Some(tls), redis::ConnectionAddr::TcpTls { .. }) => {
+            redis::Client::build_with_tls(info, tls.clone())?
+        }
+        _ => redis::Client::open(info)?,
+    };
     let con = client.get_connection_with_timeout(TIMEOUT)?;
     con.set_read_timeout(Some(TIMEOUT))?;
     con.set_write_timeout(Some(TIMEOUT))?;
@@ -148,11 +200,44 @@ fn scripts_loaded(con: &mut redis::Connection) -> redis::RedisResult<Vec<bool>> 
 
 /// Runs every check against `url`.
 pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
+    diagnose_options(
+        &Options {
+            url: Some(url.to_string()),
+            ..Options::default()
+        },
+        runtime,
+    )
+}
+
+/// Runs every check against the server of `options` (its URL, else its first
+/// cluster seed), logging in with its user and password; the executor probe
+/// uses all the options (TLS, key schema, ...).
+pub fn diagnose_options(options: &Options, runtime: &tokio::runtime::Runtime) -> Diagnosis {
+    let url = options
+        .url
+        .clone()
+        .or_else(|| options.cluster_nodes.first().cloned())
+        .or_else(|| std::env::var(stateful_redis::config::URL_ENV).ok())
+        .unwrap_or_else(|| stateful_redis::config::DEFAULT_URL.to_string());
+    let url = url.as_str();
     let mut d = Diagnosis {
         target: redact(url),
         ..Diagnosis::default()
     };
-    let mut con = match open(url) {
+    // The core checks the options first (and installs rustls's crypto provider
+    // for rediss://); doctor's plain connections then use what it accepted.
+    if let Err(e) = options.clone().build() {
+        d.push("config", "error", format!("{}: {}", e.code(), e.message()));
+        return d;
+    }
+    let login = match Login::of(options) {
+        Ok(login) => login,
+        Err(e) => {
+            d.push("config", "error", format!("cannot read a TLS file: {e}"));
+            return d;
+        }
+    };
+    let mut con = match open(url, &login) {
         Ok(con) => con,
         Err(e) => {
             d.push(
@@ -214,7 +299,7 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
     }
     let mut missing_before = 0;
     for (label, node) in &script_nodes {
-        match open(node).and_then(|mut c| scripts_loaded(&mut c)) {
+        match open(node, &login).and_then(|mut c| scripts_loaded(&mut c)) {
             Ok(found) => {
                 let names: Vec<&str> = scripts::all()
                     .iter()
@@ -252,11 +337,12 @@ pub fn diagnose(url: &str, runtime: &tokio::runtime::Runtime) -> Diagnosis {
     }
     // An executor: what every client does (connect, load scripts, call).
     let probe = runtime.block_on(async {
-        let config = Config::builder()
-            .url(url)
-            .connect_timeout(TIMEOUT)
-            .command_timeout(TIMEOUT)
-            .build()?;
+        let config = Options {
+            connect_timeout_ms: TIMEOUT.as_millis() as u64,
+            command_timeout_ms: TIMEOUT.as_millis() as u64,
+            ..options.clone()
+        }
+        .build()?;
         let exec = Executor::connect(config).await?;
         for i in 0..20 {
             exec.get_workload_state("doctor:probe:check", &format!("svc{i}"))

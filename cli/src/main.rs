@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use stateful_redis_cli::CliError;
 
 mod args;
@@ -22,15 +22,119 @@ mod shutdown;
     about = "Routing facts of stateful services in Redis: bench, dashboard, reports, inspection, doctor"
 )]
 struct Cli {
-    /// Redis URL. Default: $STATEFUL_REDIS_URL, else a private redis-server
-    /// started for the lifetime of this command.
-    #[arg(long, global = true)]
-    url: Option<String>,
     /// Print results as JSON.
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How to reach the server: each flag fills one of the core's `Options`, which
+/// the core checks (docs/cli.md). The password is never a flag: it would show in
+/// `ps`; it comes from `$STATEFUL_REDIS_AUTH` or `--password-file`.
+#[derive(Args)]
+#[command(next_help_heading = "Connection")]
+struct ConnArgs {
+    /// Redis URL (`redis://`, `rediss://`, `unix://`). Default: $STATEFUL_REDIS_URL,
+    /// else the --cluster-node seeds, else a private redis-server started for the
+    /// lifetime of this command (refused for writes).
+    #[arg(long, global = true, value_name = "URL")]
+    url: Option<String>,
+    /// A seed node of a Redis Cluster, `HOST:PORT` or a URL; repeatable (env: a
+    /// comma-separated list).
+    #[arg(
+        long = "cluster-node",
+        global = true,
+        value_name = "HOST:PORT",
+        env = "STATEFUL_REDIS_CLUSTER_NODES",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    cluster_nodes: Vec<String>,
+    /// ACL user name (overrides the URL's).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "STATEFUL_REDIS_USER",
+        hide_env_values = true
+    )]
+    user: Option<String>,
+    /// File whose first line is the password (else $STATEFUL_REDIS_AUTH; never a flag).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "STATEFUL_REDIS_PASSWORD_FILE",
+        hide_env_values = true
+    )]
+    password_file: Option<PathBuf>,
+    /// `rediss://` only: PEM file of the CA(s) that signed the server's certificate.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "STATEFUL_REDIS_TLS_CA",
+        hide_env_values = true
+    )]
+    tls_ca: Option<String>,
+    /// `rediss://` only: PEM file of a client certificate (needs --tls-key).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "STATEFUL_REDIS_TLS_CERT",
+        hide_env_values = true
+    )]
+    tls_cert: Option<String>,
+    /// `rediss://` only: PEM file of the client certificate's private key.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "STATEFUL_REDIS_TLS_KEY",
+        hide_env_values = true
+    )]
+    tls_key: Option<String>,
+    /// Key layout: `default`, or `java` (the Java version's keys; not on a cluster).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SCHEMA",
+        env = "STATEFUL_REDIS_KEY_SCHEMA",
+        hide_env_values = true,
+        value_parser = ["default", "java"]
+    )]
+    key_schema: Option<String>,
+    /// Multiplexed connections to the server (1 to 64; default 1).
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "STATEFUL_REDIS_CONNECTIONS",
+        hide_env_values = true
+    )]
+    connections: Option<usize>,
+    /// Bound on one call, retries included, in milliseconds (default 5000).
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        env = "STATEFUL_REDIS_COMMAND_TIMEOUT_MS",
+        hide_env_values = true
+    )]
+    command_timeout_ms: Option<u64>,
+    /// Bound on establishing a connection, in milliseconds (default 2000).
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        env = "STATEFUL_REDIS_CONNECT_TIMEOUT_MS",
+        hide_env_values = true
+    )]
+    connect_timeout_ms: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -57,6 +161,16 @@ enum Command {
     Compute(ComputeArgs),
     /// Check connectivity, server version and mode, scripts, cluster slots, suggestions.
     Doctor,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(hide = true)]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) on stdout: `stateful-redis man > stateful-redis.1`.
+    #[command(hide = true)]
+    Man,
+    /// Print the executor options the flags and environment give (password as
+    /// `***`), without connecting.
+    #[command(hide = true)]
+    Options,
 }
 
 /// The workload options shared by `bench` and `dashboard --workload`.
@@ -292,18 +406,35 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // Commands that need no server.
-    if let Command::Report(args) = &cli.command {
-        return commands::report::run(args, cli.json).map(|()| ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Report(args) => {
+            return commands::report::run(args, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            return commands::docs::completions(Cli::command(), *shell).map(|()| ExitCode::SUCCESS);
+        }
+        Command::Man => return commands::docs::man(Cli::command()).map(|()| ExitCode::SUCCESS),
+        Command::Options => {
+            println!("{:#?}", server::given_options(&cli.conn)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
-    let url = server::url(cli.url)?;
+    let usage = if commands::inspect::writes(&cli.command) {
+        server::Use::Write
+    } else {
+        server::Use::Private
+    };
+    let options = server::options(&cli.conn, usage)?;
     let json = cli.json;
     match cli.command {
-        Command::Report(_) => unreachable!("handled above"),
-        Command::Bench(args) => commands::bench::run(&url, args, json).map(|()| ExitCode::SUCCESS),
-        Command::Dashboard(args) => {
-            commands::dashboard::run(&url, args).map(|()| ExitCode::SUCCESS)
+        Command::Bench(args) => {
+            commands::bench::run(&options, args, json).map(|()| ExitCode::SUCCESS)
         }
-        Command::Doctor => commands::doctor::run(&url, json),
-        command => commands::inspect::run(&url, command, json),
+        Command::Dashboard(args) => {
+            commands::dashboard::run(&options, args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Doctor => commands::doctor::run(&options, json),
+        command => commands::inspect::run(&options, command, json),
     }
 }

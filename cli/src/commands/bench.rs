@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use stateful_redis::config::Options;
 use stateful_redis::monitor::read_recording;
 use stateful_redis_cli::progress::{Progress, ProgressMode};
 use stateful_redis_cli::workload::{self, RunLimit};
@@ -11,7 +12,7 @@ use stateful_redis_cli::{report, CliError};
 use super::{connect_with, set_alerts, workload_spec};
 use crate::{args, shutdown, BenchArgs};
 
-pub fn run(url: &str, args: BenchArgs, json: bool) -> Result<(), CliError> {
+pub fn run(options: &Options, args: BenchArgs, json: bool) -> Result<(), CliError> {
     let spec = workload_spec(&args.workload, &args.load)?;
     let mode = ProgressMode::parse(&args.progress)
         .ok_or_else(|| CliError::new("INVALID_ARGUMENT", "--progress: auto, always or never"))?;
@@ -32,7 +33,7 @@ pub fn run(url: &str, args: BenchArgs, json: bool) -> Result<(), CliError> {
     .map_err(|e| CliError::new("INTERNAL", e.to_string()))?;
     let concurrency = args.load.concurrency;
     runtime.block_on(async {
-        let exec = connect_with(url, args.tcp_nodelay).await?;
+        let exec = connect_with(options, args.tcp_nodelay).await?;
         set_alerts(&exec, &args.load.alerts)?;
         if !args.load.no_prepare {
             workload::prepare(&exec, &spec).await?;

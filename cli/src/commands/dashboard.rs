@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use stateful_redis::config::Options;
 use stateful_redis_cli::dashboard::Dashboard;
 use stateful_redis_cli::workload::{self, RunLimit};
 use stateful_redis_cli::CliError;
@@ -12,14 +13,14 @@ use stateful_redis_cli::CliError;
 use super::{connect, current_runtime, set_alerts, workload_spec};
 use crate::{args, shutdown, DashboardArgs};
 
-pub fn run(url: &str, args: DashboardArgs) -> Result<(), CliError> {
+pub fn run(options: &Options, args: DashboardArgs) -> Result<(), CliError> {
     let spec = match &args.workload {
         Some(name) => Some(workload_spec(name, &args.load)?),
         None => None,
     };
     let runtime = current_runtime()?;
     runtime.block_on(async {
-        let exec = connect(url).await?;
+        let exec = connect(options).await?;
         set_alerts(&exec, &args.load.alerts)?;
         // From the moment the address is printed, a signal stops serving cleanly.
         let duration = Duration::from_secs_f64(args.duration_s.unwrap_or(args::MAX_SECONDS));

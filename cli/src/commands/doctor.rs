@@ -3,13 +3,14 @@
 
 use std::process::ExitCode;
 
+use stateful_redis::config::Options;
 use stateful_redis_cli::{doctor, CliError};
 
 use super::current_runtime;
 
-pub fn run(url: &str, json: bool) -> Result<ExitCode, CliError> {
+pub fn run(options: &Options, json: bool) -> Result<ExitCode, CliError> {
     let runtime = current_runtime()?;
-    let d = doctor::diagnose(url, &runtime);
+    let d = doctor::diagnose_options(options, &runtime);
     if json {
         println!(
             "{}",

@@ -4,26 +4,40 @@
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
+use stateful_redis::config::Options;
 use stateful_redis::{Executor, RoutingPolicy};
 use stateful_redis_cli::CliError;
 
 use super::{connect, current_runtime};
 use crate::{Command, ComputeArgs, LinkCmd, LoadCmd, StateCmd, WorkloadCmd};
 
+/// Whether `command` writes: `link set`/`remove`, `state set`, `workload set`,
+/// `load set` and `compute` (which links the user it routes). Writes refuse the
+/// private server, whose data vanishes when the command exits; reads do not
+/// (docs/cli.md).
+pub fn writes(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Link(LinkCmd::Set { .. } | LinkCmd::Remove { .. })
+            | Command::State(StateCmd::Set { .. })
+            | Command::Workload(WorkloadCmd::Set { .. })
+            | Command::Load(LoadCmd::Set { .. })
+            | Command::Compute(_)
+    )
+}
+
 /// Runs one inspection `command` (any other is a bug of the dispatch).
-pub fn run(url: &str, command: Command, json: bool) -> Result<ExitCode, CliError> {
+pub fn run(options: &Options, command: Command, json: bool) -> Result<ExitCode, CliError> {
     let runtime = current_runtime()?;
     runtime.block_on(async {
-        let exec = connect(url).await?;
+        let exec = connect(options).await?;
         let value = match command {
             Command::Link(cmd) => link(&exec, cmd).await?,
             Command::State(cmd) => state(&exec, cmd).await?,
             Command::Workload(cmd) => workload(&exec, cmd).await?,
             Command::Load(cmd) => load(&exec, cmd).await?,
             Command::Compute(args) => compute(&exec, args).await?,
-            Command::Bench(_) | Command::Report(_) | Command::Dashboard(_) | Command::Doctor => {
-                unreachable!("not an inspection command")
-            }
+            _ => unreachable!("not an inspection command"),
         };
         print_value(&value, json);
         Ok(ExitCode::SUCCESS)

@@ -5,13 +5,13 @@
 
 pub mod bench;
 pub mod dashboard;
+pub mod docs;
 pub mod doctor;
 pub mod inspect;
 pub mod report;
 
-use std::time::Duration;
-
-use stateful_redis::{Config, Executor};
+use stateful_redis::config::Options;
+use stateful_redis::Executor;
 use stateful_redis_cli::workload::WorkloadSpec;
 use stateful_redis_cli::CliError;
 
@@ -25,16 +25,18 @@ fn current_runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new("INTERNAL", format!("cannot start a runtime: {e}")))
 }
 
-async fn connect(url: &str) -> Result<Executor, CliError> {
-    connect_with(url, true).await
+async fn connect(options: &Options) -> Result<Executor, CliError> {
+    connect_with(options, true).await
 }
 
-async fn connect_with(url: &str, tcp_nodelay: bool) -> Result<Executor, CliError> {
-    let config = Config::builder()
-        .url(url)
-        .command_timeout(Duration::from_secs(5))
-        .tcp_nodelay(tcp_nodelay)
-        .build()?;
+/// Connects with the options of the connection flags (`server.rs`); the core
+/// checks them.
+async fn connect_with(options: &Options, tcp_nodelay: bool) -> Result<Executor, CliError> {
+    let config = Options {
+        tcp_nodelay,
+        ..options.clone()
+    }
+    .build()?;
     Ok(Executor::connect(config).await?)
 }
 

@@ -243,7 +243,7 @@ test('error paths', async (t) => {
       assert.match(e.message, /client_name/)
       if (clientName) assert.ok(!e.message.includes(clientName), e.message)
     }
-    assert.equal((await names()).length, before, 'nothing connected')
+    assert.ok((await names()).length <= before, 'nothing connected')
     const c = await Executor.connect({ url: h.server.url, clientName: 'node-router', connections: 2 })
     await c.getLinkedPod(NS, 'cn', 'chat')
     assert.equal((await names()).filter((n) => n === 'node-router').length, 2)

@@ -335,11 +335,17 @@ export interface ExecutorOptions {
    * Key layout: `"default"`, or `"java"` (the Java version's keys; standalone
    * servers only).
    */
-  keySchema?: string
+  keySchema?: 'default' | 'java'
   /** Record every operation in the performance monitor. Default true. */
   monitor?: boolean
   /** Set `TCP_NODELAY` on connections. Default true. */
   tcpNodelay?: boolean
+  /**
+   * Name every connection takes (`CLIENT SETNAME`, shown by `CLIENT LIST`),
+   * also after a reconnect: 1..=128 printable ASCII characters, no spaces.
+   * Default: unnamed.
+   */
+  clientName?: string
   /**
    * PEM file of the CA(s) that sign the server's certificate (`rediss://`);
    * default: the compiled-in Mozilla roots.

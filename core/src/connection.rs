@@ -98,6 +98,10 @@ pub(crate) struct PooledConnection {
     pub(crate) replacement: tokio::sync::OnceCell<Arc<PooledConnection>>,
     /// For a replacement: before this instant, no reply yet is no evidence.
     connecting_until: Option<Instant>,
+    /// The connection still has to take the configured `client_name`: a
+    /// replacement connects on first use, and a re-established connection is
+    /// a new, unnamed one on the server.
+    name_pending: AtomicBool,
 }
 
 impl PooledConnection {
@@ -110,8 +114,21 @@ impl PooledConnection {
             reply_state: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
             replacement: tokio::sync::OnceCell::new(),
+            name_pending: AtomicBool::new(connecting_until.is_some()),
             connecting_until,
         }
+    }
+
+    /// Marks the connection as re-established: it takes its name again.
+    pub(crate) fn rename_later(&self) {
+        self.name_pending.store(true, Ordering::Relaxed);
+    }
+
+    /// Clears the mark; true for the one caller that should name the connection.
+    pub(crate) fn take_name_pending(&self) -> bool {
+        self.name_pending
+            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Starts watching one request sent on this connection.
@@ -276,7 +293,7 @@ pub(crate) async fn open(
 ) -> redis::RedisResult<Vec<Arc<PooledConnection>>> {
     let mut connections = Vec::with_capacity(count);
     for _ in 0..count {
-        let connection = if config.is_cluster() {
+        let mut connection = if config.is_cluster() {
             Connection::Cluster(open_cluster(config).await?)
         } else {
             let client = redis::Client::open(config.connection_info.clone())?;
@@ -284,9 +301,35 @@ pub(crate) async fn open(
                 ConnectionManager::new_with_config(client, manager_config(config)).await?,
             )
         };
+        set_name(config, &mut connection).await?;
         connections.push(Arc::new(PooledConnection::new(connection, None)));
     }
     Ok(connections)
+}
+
+/// Gives `connection` the configured `client_name` (`CLIENT SETNAME`; on a
+/// cluster, redis-rs sends it to every node). Nothing to do without one.
+///
+/// redis-rs 1.8 has no client name in its connection settings, so a connection
+/// takes its name once opened, and again once it answers after a loss (see
+/// [`PooledConnection::rename_later`]): requests sent between the reconnect
+/// and that first reply run under no name. A cluster node that redis-rs
+/// reconnects by itself, out of sight, stays unnamed until the cluster
+/// connection is replaced.
+pub(crate) async fn set_name(
+    config: &Config,
+    connection: &mut Connection,
+) -> redis::RedisResult<()> {
+    match &config.options.client_name {
+        Some(name) => {
+            redis::cmd("CLIENT")
+                .arg("SETNAME")
+                .arg(name)
+                .exec_async(connection)
+                .await
+        }
+        None => Ok(()),
+    }
 }
 
 /// A new standalone connection in place of a stalled one; it connects on first

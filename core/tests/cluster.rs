@@ -463,3 +463,42 @@ async fn java_schema_is_refused_on_a_cluster() {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn the_client_name_reaches_every_node() {
+    let cluster = LocalCluster::start(3).expect("a local cluster");
+    let config = Config::builder()
+        .cluster_nodes(cluster.urls())
+        .client_name("cluster-router")
+        .command_timeout(Duration::from_millis(1_000))
+        .build()
+        .unwrap();
+    let exec = Executor::connect(config).await.unwrap();
+    exec.set_linked_pod("app:eu:logic", "u1", "chat", 1, -1)
+        .await
+        .unwrap();
+    let mut masters = 0;
+    for url in cluster.urls() {
+        let mut node = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        // The executor reads from masters only: replicas see no connection of it.
+        let role: redis::Value = redis::cmd("ROLE").query_async(&mut node).await.unwrap();
+        let redis::Value::Array(role) = role else {
+            panic!("ROLE: {role:?}")
+        };
+        if role.first() != Some(&redis::Value::BulkString(b"master".to_vec())) {
+            continue;
+        }
+        masters += 1;
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut node)
+            .await
+            .unwrap();
+        assert!(list.contains(" name=cluster-router "), "{url}: {list}");
+    }
+    assert!(masters >= 3, "{masters} masters");
+}

@@ -115,6 +115,7 @@ const PYTHON_NOT_OPERATIONS: &[&str] = &[
     "__new__",
     "connect",
     "close",
+    "aclose",
     "closed",
     "__enter__",
     "__exit__",

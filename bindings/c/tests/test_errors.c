@@ -50,6 +50,38 @@ static void test_config_errors(void) {
     CHECK(out == (SrExecutor *)0x1);
 }
 
+/* `name=<name>` lines of CLIENT LIST. */
+static int clients_named(redisContext *c, const char *name) {
+    char needle[160];
+    int count = 0;
+    redisReply *list = t_cmd(c, "CLIENT LIST");
+    snprintf(needle, sizeof needle, " name=%s ", name);
+    for (const char *at = list->str; at && (at = strstr(at, needle)) != NULL; at += strlen(needle))
+        count++;
+    freeReplyObject(list);
+    return count;
+}
+
+static void test_client_name(void) {
+    SrExecutor *out = (SrExecutor *)0x1;
+    char name[64], json[256];
+    redisContext *raw = t_redis();
+    const char *bad[] = {"two words", "line\\nbreak", "", "caf\u00e9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(json, sizeof json, "{\"url\": \"%s\", \"client_name\": \"%s\"}", t_url(0), bad[i]);
+        CHECK_STATUS(sr_executor_new(json, &out), SR_CONFIG);
+        CHECK_MESSAGE_HAS("client_name");
+        CHECK(out == (SrExecutor *)0x1); /* nothing made, nothing connected */
+    }
+    CHECK(strstr(sr_last_error_message(), "caf") == NULL);
+    snprintf(name, sizeof name, "c-router-%ld", (long)getpid());
+    snprintf(json, sizeof json, "\"client_name\": \"%s\", \"connections\": 2", name);
+    SrExecutor *ex = t_executor(json);
+    CHECK_EQ_INT(clients_named(raw, name), 2);
+    sr_executor_free(ex);
+    redisFree(raw);
+}
+
 static int closed_port(void) {
     /* a port nobody listens on: let the kernel pick a free one, then close it */
     struct sockaddr_in addr;
@@ -348,6 +380,7 @@ int main(void) {
     redis = t_redis();
     freeReplyObject(t_cmd(redis, "FLUSHALL"));
     RUN(test_config_errors);
+    RUN(test_client_name);
     RUN(test_connection_refused);
     RUN(test_wrong_password_is_auth);
     RUN(test_null_pointers);

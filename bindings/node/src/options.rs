@@ -49,11 +49,16 @@ pub struct ExecutorOptions {
     pub retry: Option<RetryOptions>,
     /// Key layout: `"default"`, or `"java"` (the Java version's keys; standalone
     /// servers only).
+    #[napi(ts_type = "'default' | 'java'")]
     pub key_schema: Option<String>,
     /// Record every operation in the performance monitor. Default true.
     pub monitor: Option<bool>,
     /// Set `TCP_NODELAY` on connections. Default true.
     pub tcp_nodelay: Option<bool>,
+    /// Name every connection takes (`CLIENT SETNAME`, shown by `CLIENT LIST`),
+    /// also after a reconnect: 1..=128 printable ASCII characters, no spaces.
+    /// Default: unnamed.
+    pub client_name: Option<String>,
     /// PEM file of the CA(s) that sign the server's certificate (`rediss://`);
     /// default: the compiled-in Mozilla roots.
     pub tls_ca_file: Option<String>,
@@ -145,6 +150,7 @@ mod tests {
             "key_schema",
             "monitor",
             "tcp_nodelay",
+            "client_name",
             "tls_ca_file",
             "tls_client_cert_file",
             "tls_client_key_file",

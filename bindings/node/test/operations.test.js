@@ -229,6 +229,27 @@ test('error paths', async (t) => {
     assert.equal(e.code, 'INVALID_ARGUMENT')
   })
 
+  await t.test('clientName names every connection in CLIENT LIST; a bad one connects nothing', async () => {
+    const { Executor } = require('..')
+    const names = async () => {
+      const own = await h.raw.client('ID')
+      return (await h.raw.client('LIST')).split('\n').filter((l) => l && !l.startsWith(`id=${own} `))
+        .map((l) => (l.split(' ').find((f) => f.startsWith('name=')) || 'name=').slice(5))
+    }
+    const before = (await names()).length
+    for (const clientName of ['two words', 'line\nbreak', '', 'x'.repeat(129)]) {
+      const e = await rejection(Executor.connect({ url: h.server.url, clientName }))
+      assert.equal(e.code, 'CONFIG', e.message)
+      assert.match(e.message, /client_name/)
+      if (clientName) assert.ok(!e.message.includes(clientName), e.message)
+    }
+    assert.ok((await names()).length <= before, 'nothing connected')
+    const c = await Executor.connect({ url: h.server.url, clientName: 'node-router', connections: 2 })
+    await c.getLinkedPod(NS, 'cn', 'chat')
+    assert.equal((await names()).filter((n) => n === 'node-router').length, 2)
+    c.close()
+  })
+
   await t.test('CONNECTION: nothing listening', async () => {
     const { Executor } = require('..')
     const port = h.server.port === 1 ? 2 : 1

@@ -5,7 +5,7 @@ import asyncio
 from typing import Any, Dict, List, Optional, Tuple
 
 import stateful_redis
-from stateful_redis import AlertEvent, PodLoad, RoutingPolicy, Suggestion
+from stateful_redis import AlertEvent, MetricsSnapshot, PodLoad, RoutingPolicy, Suggestion
 
 NS = "app:eu:logic"
 
@@ -19,7 +19,9 @@ def route(ex: stateful_redis.Executor, uid: str) -> Optional[int]:
 
 
 def monitor_demo(ex: stateful_redis.Executor) -> None:
-    snapshot: Dict[str, Any] = ex.metrics()
+    snapshot: MetricsSnapshot = ex.metrics()
+    p99: float = snapshot["operations"][0]["latency_ms"]["p99"]
+    reconnects: int = snapshot["pool"]["reconnects"]
     text: str = ex.metrics_prometheus()
     ex.record_operation("checkout", 0.004, True)
 
@@ -31,7 +33,8 @@ def monitor_demo(ex: stateful_redis.Executor) -> None:
     ex.set_alert("*.error_rate", 0.05, sustain_ms=10_000, direction="above")
     suggestions: List[Suggestion] = ex.optimization_suggestions()
     pool: Dict[str, Any] = ex.optimize_connection_pool()
-    print(len(snapshot["operations"]), len(text), [s["id"] for s in suggestions], pool["changed"])
+    print(len(snapshot["operations"]), p99, reconnects, len(text), [s["id"] for s in suggestions],
+          pool["changed"])
     ex.unsubscribe_alerts(subscription)
 
 
@@ -52,7 +55,7 @@ def sync_demo() -> None:
 
 
 async def async_demo() -> None:
-    async with await stateful_redis.AsyncExecutor.connect() as ex:
+    async with stateful_redis.AsyncExecutor.connect() as ex:
         results: Tuple[Optional[int], ...] = tuple(
             await asyncio.gather(*(ex.get_linked_pod(NS, f"u{i}", "chat") for i in range(10)))
         )

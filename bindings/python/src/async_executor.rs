@@ -3,11 +3,20 @@
 //! Each method converts its arguments while it holds the GIL, then hands an owned
 //! core future to [`crate::aio::spawn`], which runs it on the core's runtime and
 //! completes an `asyncio.Future` on the caller's loop. Nothing blocks the loop.
+//!
+//! Like `redis.asyncio.Redis`, ``AsyncExecutor(**options)`` checks its options at
+//! once and connects on first use (or in ``async with``); ``AsyncExecutor.connect``
+//! returns an object that is both awaitable (connected executor) and an async
+//! context manager. The monitor exists from construction (the executor records
+//! into it once connected), so its methods work before the first call.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use stateful_redis::runtime::ForkGuard;
-use stateful_redis::Executor;
+use stateful_redis::{Config, Error, Executor, Monitor};
 
 use crate::aio::{ready, spawn};
 use crate::convert::{pod_loads, try_set, Int, Policy, Str, Strs};
@@ -19,20 +28,111 @@ use crate::options::config_from_kwargs;
 /// An asyncio executor of every stateful-redis operation; one instance serves any
 /// number of concurrent tasks (calls share pipelined connections).
 ///
-/// Create it with ``await AsyncExecutor.connect(**options)`` (the same options as
-/// ``Executor``); use it as an async context manager to close it.
+/// ``AsyncExecutor(**options)`` (the same options as ``Executor``) connects on
+/// first use or in ``async with``; ``await AsyncExecutor.connect(**options)``
+/// connects at once, and ``async with AsyncExecutor.connect(**options) as ex``
+/// works too. ``close()`` / ``await aclose()`` or ``async with`` closes it.
 #[pyclass(frozen, name = "AsyncExecutor", module = "stateful_redis._native")]
 pub struct PyAsyncExecutor {
-    pub(crate) executor: Executor,
+    lazy: Lazy,
     fork_guard: ForkGuard,
     subscriptions: Subscriptions,
 }
 
+/// The executor of a [`PyAsyncExecutor`], connected by the first call that needs
+/// it; a failed connect leaves it unconnected (the next call tries again).
+#[derive(Clone)]
+struct Lazy {
+    config: Config,
+    monitor: Arc<Monitor>,
+    executor: Arc<tokio::sync::OnceCell<Executor>>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Lazy {
+    /// The connected executor; `CLOSED` (naming `operation`) once closed.
+    async fn get(self, operation: &'static str) -> stateful_redis::Result<Executor> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::closed().with_operation(operation));
+        }
+        let executor = self
+            .executor
+            .get_or_try_init(|| Executor::connect_with_monitor(self.config, self.monitor))
+            .await?
+            .clone();
+        // Closed while connecting: the executor refuses the call itself.
+        if self.closed.load(Ordering::Acquire) {
+            executor.close();
+        }
+        Ok(executor)
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Some(executor) = self.executor.get() {
+            executor.close();
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
 impl PyAsyncExecutor {
-    /// The core executor, refusing an executor inherited across `fork()`.
-    fn core(&self) -> PyResult<Executor> {
+    fn new_lazy(options: Option<&Bound<'_, PyDict>>) -> PyResult<PyAsyncExecutor> {
+        let config = config_from_kwargs(options)?;
+        Ok(PyAsyncExecutor {
+            lazy: Lazy {
+                config,
+                monitor: Arc::new(Monitor::new()),
+                executor: Arc::new(tokio::sync::OnceCell::new()),
+                closed: Arc::new(AtomicBool::new(false)),
+            },
+            fork_guard: ForkGuard::new(),
+            subscriptions: Subscriptions::default(),
+        })
+    }
+
+    /// The executor's handle, refusing an executor inherited across `fork()`.
+    fn core(&self) -> PyResult<Lazy> {
         self.fork_guard.check().map_err(|e| e.into_py_err())?;
-        Ok(self.executor.clone())
+        Ok(self.lazy.clone())
+    }
+
+    /// An `asyncio.Future` completed with `slf` once it is connected.
+    fn connected<'py>(slf: Py<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let lazy = slf.get().core()?;
+        spawn(py, async move { lazy.get("connect").await.map(|_| slf) })
+    }
+}
+
+/// What ``AsyncExecutor.connect(**options)`` returns: awaiting it connects and
+/// gives the executor; ``async with`` connects, gives the executor and closes it.
+#[pyclass(frozen, name = "_Connecting", module = "stateful_redis._native")]
+pub struct PyConnecting {
+    executor: Py<PyAsyncExecutor>,
+}
+
+#[pymethods]
+impl PyConnecting {
+    fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        PyAsyncExecutor::connected(self.executor.clone_ref(py), py)?
+            .call_method0(pyo3::intern!(py, "__await__"))
+    }
+
+    fn __aenter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        PyAsyncExecutor::connected(self.executor.clone_ref(py), py)
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _exc: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.executor.get().lazy.close();
+        ready(py, false.into_pyobject(py)?.to_owned().into_any().unbind())
     }
 }
 
@@ -55,8 +155,11 @@ macro_rules! async_executor_methods {
                 #[doc = $doc]
                 $(#[$attr])*
                 fn $name<'py>(&self, py: Python<'py>, $($arg: $ty),*) -> PyResult<Bound<'py, PyAny>> {
-                    let $e = self.core()?;
-                    spawn(py, async move { $call.await$(.map($convert))? })
+                    let lazy = self.core()?;
+                    spawn(py, async move {
+                        let $e = lazy.get(stringify!($name)).await?;
+                        $call.await$(.map($convert))?
+                    })
                 }
             )*
         }
@@ -64,24 +167,20 @@ macro_rules! async_executor_methods {
 }
 
 with_python_operations!(async_executor_methods! {
-    /// Connects (awaitable): ``executor = await AsyncExecutor.connect(url=...)``.
+    /// Checks the options; connects on first use or in ``async with``.
+    #[new]
+    #[pyo3(signature = (**options))]
+    fn new(options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        PyAsyncExecutor::new_lazy(options)
+    }
+
+    /// Connects: ``executor = await AsyncExecutor.connect(url=...)``, or
+    /// ``async with AsyncExecutor.connect(url=...) as executor``.
     #[staticmethod]
     #[pyo3(signature = (**options))]
-    fn connect<'py>(
-        py: Python<'py>,
-        options: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let config = config_from_kwargs(options)?;
-        let fork_guard = ForkGuard::new();
-        spawn(py, async move {
-            Executor::connect(config)
-                .await
-                .map(|executor| PyAsyncExecutor {
-                    executor,
-                    fork_guard,
-                    subscriptions: Subscriptions::default(),
-                })
-        })
+    fn connect(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<PyConnecting> {
+        let executor = Py::new(py, PyAsyncExecutor::new_lazy(options)?)?;
+        Ok(PyConnecting { executor })
     }
 
     // ----- performance monitor -----------------------------------------------------
@@ -89,29 +188,29 @@ with_python_operations!(async_executor_methods! {
     /// The monitor's snapshot as a dict; it validates against
     /// ``schemas/metrics_snapshot.schema.json`` (the same snapshot in every binding).
     fn metrics(&self, py: Python<'_>) -> Json {
-        monitor::metrics(py, &self.executor)
+        monitor::metrics(py, &self.lazy.monitor)
     }
 
     /// The metrics as Prometheus text exposition.
     fn metrics_prometheus(&self, py: Python<'_>) -> String {
-        monitor::metrics_prometheus(py, &self.executor)
+        monitor::metrics_prometheus(py, &self.lazy.monitor)
     }
 
     /// Starts a new measurement period; returns the final snapshot of the last one.
     fn reset_metrics(&self, py: Python<'_>) -> Json {
-        monitor::reset_metrics(py, &self.executor)
+        monitor::reset_metrics(py, &self.lazy.monitor)
     }
 
     /// Records one of the application's own operations: ``duration`` in seconds
     /// (e.g. a ``time.perf_counter()`` difference) or a ``datetime.timedelta``.
     fn record_operation(&self, name: Str, duration: Seconds, success: Bool) {
-        monitor::record_operation(&self.executor, name, duration, success)
+        monitor::record_operation(&self.lazy.monitor, name, duration, success)
     }
 
     /// Alerts when ``metric`` (``"set_linked_pod.p99_ms"``, ``"*.error_rate"``,
     /// ``"pool.wait_ms_p99"``, ...) goes above ``threshold``; resolves 10% below.
     fn set_alert_threshold(&self, metric: Str, threshold: Float) -> PyResult<()> {
-        monitor::set_alert_threshold(&self.executor, metric, threshold)
+        monitor::set_alert_threshold(&self.lazy.monitor, metric, threshold)
     }
 
     /// Sets the alert rule for ``metric`` with all its options: how long the value
@@ -127,7 +226,7 @@ with_python_operations!(async_executor_methods! {
         direction: Option<Str>,
     ) -> PyResult<()> {
         monitor::set_alert(
-            &self.executor,
+            &self.lazy.monitor,
             metric,
             threshold,
             sustain_ms,
@@ -138,61 +237,70 @@ with_python_operations!(async_executor_methods! {
 
     /// Removes the alert rule for ``metric``; whether there was one.
     fn remove_alert(&self, metric: Str) -> bool {
-        monitor::remove_alert(&self.executor, metric)
+        monitor::remove_alert(&self.lazy.monitor, metric)
     }
 
     /// Calls ``callback(event)`` for every alert event (a dict: ``metric``, ``rule``,
     /// ``state`` pending/firing/resolved, ``value``, ``threshold``, ``at_ms``,
     /// ``message``), on a delivery thread of its own; returns a subscription id.
     fn subscribe_alerts(&self, callback: Bound<'_, PyAny>) -> PyResult<u64> {
-        monitor::subscribe_alerts(&self.executor, &self.subscriptions, callback)
+        monitor::subscribe_alerts(&self.lazy.monitor, &self.subscriptions, callback)
     }
 
     /// Ends a subscription; whether it existed.
     fn unsubscribe_alerts(&self, subscription: u64) -> bool {
-        monitor::unsubscribe_alerts(&self.executor, &self.subscriptions, subscription)
+        monitor::unsubscribe_alerts(&self.lazy.monitor, &self.subscriptions, subscription)
     }
 
     /// Evaluates the alert rules now (done every second anyway); returns the events.
     fn evaluate_alerts(&self, py: Python<'_>) -> Json {
-        monitor::evaluate_alerts(py, &self.executor)
+        monitor::evaluate_alerts(py, &self.lazy.monitor)
     }
 
     /// Suggestions from the metrics and the settings: a list of dicts with ``id``,
     /// ``severity``, ``message`` and ``evidence`` (the metric values behind it).
     fn optimization_suggestions(&self, py: Python<'_>) -> Json {
-        monitor::optimization_suggestions(py, &self.executor)
+        monitor::optimization_suggestions(py, &self.lazy.monitor)
     }
 
     /// Resizes the connection pool to the measured concurrency; reports what changed.
     fn optimize_connection_pool<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let e = self.core()?;
+        let lazy = self.core()?;
         spawn(py, async move {
+            let e = lazy.get("optimize_connection_pool").await?;
             e.optimize_connection_pool().await.map(|c| Json::of(&c))
         })
     }
 
     /// Loads every Lua script the server lacks; reports what changed.
     fn optimize_lua_scripts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let e = self.core()?;
+        let lazy = self.core()?;
         spawn(py, async move {
+            let e = lazy.get("optimize_lua_scripts").await?;
             e.optimize_lua_scripts().await.map(|c| Json::of(&c))
         })
     }
 
     /// Refuses every later call with ``ClosedError``; calls in flight finish.
     fn close(&self) {
-        self.executor.close();
+        self.lazy.close();
+    }
+
+    /// ``close()`` as a coroutine, as ``redis.asyncio.Redis.aclose()``.
+    fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.lazy.close();
+        ready(py, py.None())
     }
 
     /// Whether ``close()`` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.executor.is_closed()
+        self.lazy.is_closed()
     }
 
+    /// Connects (when not yet connected) and gives the executor.
     fn __aenter__<'py>(slf: Py<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        ready(py, slf.into_any())
+        PyAsyncExecutor::connected(slf, py)
     }
 
     #[pyo3(signature = (*_exc))]
@@ -201,16 +309,18 @@ with_python_operations!(async_executor_methods! {
         py: Python<'py>,
         _exc: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.executor.close();
+        self.lazy.close();
         ready(py, false.into_pyobject(py)?.to_owned().into_any().unbind())
     }
 
     fn __repr__(&self) -> String {
         format!(
             "<stateful_redis.AsyncExecutor {}{}>",
-            self.executor.config().server_label(),
-            if self.executor.is_closed() {
+            self.lazy.config.server_label(),
+            if self.lazy.is_closed() {
                 " closed"
+            } else if self.lazy.executor.get().is_none() {
+                " not connected"
             } else {
                 ""
             }

@@ -23,7 +23,7 @@ use crate::options::config_from_kwargs;
 /// ``Executor(**options)`` connects at once; options are the core's (``url``,
 /// ``username``, ``password``, ``database``, ``connect_timeout_ms``,
 /// ``command_timeout_ms``, ``connections``, ``max_in_flight``, ``retry``,
-/// ``key_schema``, ``monitor``, ``tcp_nodelay``, ``cluster_nodes``, ``tls_ca_file``,
+/// ``key_schema``, ``monitor``, ``tcp_nodelay``, ``client_name``, ``cluster_nodes``, ``tls_ca_file``,
 /// ``tls_client_cert_file``, ``tls_client_key_file``); an unknown one raises
 /// ``ConfigError``. Use it as a context manager to close it.
 #[pyclass(frozen, name = "Executor", module = "stateful_redis._native")]
@@ -75,29 +75,29 @@ with_python_operations!(executor_methods! {
     /// The monitor's snapshot as a dict; it validates against
     /// ``schemas/metrics_snapshot.schema.json`` (the same snapshot in every binding).
     fn metrics(&self, py: Python<'_>) -> Json {
-        monitor::metrics(py, self.inner.executor())
+        monitor::metrics(py, self.inner.executor().monitor())
     }
 
     /// The metrics as Prometheus text exposition.
     fn metrics_prometheus(&self, py: Python<'_>) -> String {
-        monitor::metrics_prometheus(py, self.inner.executor())
+        monitor::metrics_prometheus(py, self.inner.executor().monitor())
     }
 
     /// Starts a new measurement period; returns the final snapshot of the last one.
     fn reset_metrics(&self, py: Python<'_>) -> Json {
-        monitor::reset_metrics(py, self.inner.executor())
+        monitor::reset_metrics(py, self.inner.executor().monitor())
     }
 
     /// Records one of the application's own operations: ``duration`` in seconds
     /// (e.g. a ``time.perf_counter()`` difference) or a ``datetime.timedelta``.
     fn record_operation(&self, name: Str, duration: Seconds, success: Bool) {
-        monitor::record_operation(self.inner.executor(), name, duration, success)
+        monitor::record_operation(self.inner.executor().monitor(), name, duration, success)
     }
 
     /// Alerts when ``metric`` (``"set_linked_pod.p99_ms"``, ``"*.error_rate"``,
     /// ``"pool.wait_ms_p99"``, ...) goes above ``threshold``; resolves 10% below.
     fn set_alert_threshold(&self, metric: Str, threshold: Float) -> PyResult<()> {
-        monitor::set_alert_threshold(self.inner.executor(), metric, threshold)
+        monitor::set_alert_threshold(self.inner.executor().monitor(), metric, threshold)
     }
 
     /// Sets the alert rule for ``metric`` with all its options: how long the value
@@ -113,7 +113,7 @@ with_python_operations!(executor_methods! {
         direction: Option<Str>,
     ) -> PyResult<()> {
         monitor::set_alert(
-            self.inner.executor(),
+            self.inner.executor().monitor(),
             metric,
             threshold,
             sustain_ms,
@@ -124,30 +124,30 @@ with_python_operations!(executor_methods! {
 
     /// Removes the alert rule for ``metric``; whether there was one.
     fn remove_alert(&self, metric: Str) -> bool {
-        monitor::remove_alert(self.inner.executor(), metric)
+        monitor::remove_alert(self.inner.executor().monitor(), metric)
     }
 
     /// Calls ``callback(event)`` for every alert event (a dict: ``metric``, ``rule``,
     /// ``state`` pending/firing/resolved, ``value``, ``threshold``, ``at_ms``,
     /// ``message``), on a delivery thread of its own; returns a subscription id.
     fn subscribe_alerts(&self, callback: Bound<'_, PyAny>) -> PyResult<u64> {
-        monitor::subscribe_alerts(self.inner.executor(), &self.subscriptions, callback)
+        monitor::subscribe_alerts(self.inner.executor().monitor(), &self.subscriptions, callback)
     }
 
     /// Ends a subscription; whether it existed.
     fn unsubscribe_alerts(&self, subscription: u64) -> bool {
-        monitor::unsubscribe_alerts(self.inner.executor(), &self.subscriptions, subscription)
+        monitor::unsubscribe_alerts(self.inner.executor().monitor(), &self.subscriptions, subscription)
     }
 
     /// Evaluates the alert rules now (done every second anyway); returns the events.
     fn evaluate_alerts(&self, py: Python<'_>) -> Json {
-        monitor::evaluate_alerts(py, self.inner.executor())
+        monitor::evaluate_alerts(py, self.inner.executor().monitor())
     }
 
     /// Suggestions from the metrics and the settings: a list of dicts with ``id``,
     /// ``severity``, ``message`` and ``evidence`` (the metric values behind it).
     fn optimization_suggestions(&self, py: Python<'_>) -> Json {
-        monitor::optimization_suggestions(py, self.inner.executor())
+        monitor::optimization_suggestions(py, self.inner.executor().monitor())
     }
 
     /// Resizes the connection pool to the measured concurrency; reports what changed.

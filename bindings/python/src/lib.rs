@@ -30,6 +30,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__all__", vec!["Executor", "AsyncExecutor", "__version__"])?;
     m.add_class::<executor::PyExecutor>()?;
     m.add_class::<async_executor::PyAsyncExecutor>()?;
+    m.add_class::<async_executor::PyConnecting>()?;
     logging::register(m)?;
     Ok(())
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 use stateful_redis::alert_input::alert_options_from_json;
 use stateful_redis::monitor::{AlertEvent, SubscriptionId};
-use stateful_redis::Executor;
+use stateful_redis::Monitor;
 
 use crate::convert::Str;
 use crate::error::{invalid_argument, ResultExt};
@@ -100,28 +100,28 @@ pub struct Subscriptions {
     ids: Mutex<HashMap<u64, SubscriptionId>>,
 }
 
-pub fn metrics(py: Python<'_>, e: &Executor) -> Json {
-    py.detach(|| Json::of(&e.metrics()))
+pub fn metrics(py: Python<'_>, e: &Monitor) -> Json {
+    py.detach(|| Json::of(&e.snapshot()))
 }
 
-pub fn metrics_prometheus(py: Python<'_>, e: &Executor) -> String {
-    py.detach(|| e.metrics_prometheus())
+pub fn metrics_prometheus(py: Python<'_>, e: &Monitor) -> String {
+    py.detach(|| e.prometheus())
 }
 
-pub fn reset_metrics(py: Python<'_>, e: &Executor) -> Json {
-    py.detach(|| Json::of(&e.reset_metrics()))
+pub fn reset_metrics(py: Python<'_>, e: &Monitor) -> Json {
+    py.detach(|| Json::of(&e.reset()))
 }
 
-pub fn record_operation(e: &Executor, name: Str, duration: Seconds, success: Bool) {
+pub fn record_operation(e: &Monitor, name: Str, duration: Seconds, success: Bool) {
     e.record_operation(&name.0, duration.0, success.0);
 }
 
-pub fn set_alert_threshold(e: &Executor, metric: Str, threshold: Float) -> PyResult<()> {
+pub fn set_alert_threshold(e: &Monitor, metric: Str, threshold: Float) -> PyResult<()> {
     e.set_alert_threshold(&metric.0, threshold.0).py()
 }
 
 pub fn set_alert(
-    e: &Executor,
+    e: &Monitor,
     metric: Str,
     threshold: Float,
     sustain_ms: Option<crate::convert::Int>,
@@ -142,22 +142,22 @@ pub fn set_alert(
     e.set_alert(&metric.0, options).py()
 }
 
-pub fn remove_alert(e: &Executor, metric: Str) -> bool {
+pub fn remove_alert(e: &Monitor, metric: Str) -> bool {
     e.remove_alert(&metric.0)
 }
 
-pub fn evaluate_alerts(py: Python<'_>, e: &Executor) -> Json {
+pub fn evaluate_alerts(py: Python<'_>, e: &Monitor) -> Json {
     py.detach(|| Json::of(&e.evaluate_alerts()))
 }
 
-pub fn optimization_suggestions(py: Python<'_>, e: &Executor) -> Json {
+pub fn optimization_suggestions(py: Python<'_>, e: &Monitor) -> Json {
     py.detach(|| Json::of(&e.optimization_suggestions()))
 }
 
 /// Delivers alert events to `callback` (a callable taking one dict) until
 /// unsubscribed; returns the subscription id.
 pub fn subscribe_alerts(
-    e: &Executor,
+    e: &Monitor,
     subs: &Subscriptions,
     callback: Bound<'_, PyAny>,
 ) -> PyResult<u64> {
@@ -182,7 +182,7 @@ pub fn subscribe_alerts(
             }
         })
         .map_err(|e| invalid_argument(format!("cannot start the alert delivery thread: {e}")))?;
-    let core_id = e.subscribe_alerts(Box::new(move |event: &AlertEvent| {
+    let core_id = e.subscribe(Box::new(move |event: &AlertEvent| {
         let _ = tx.send(event.clone());
     }));
     let id = subs.next.fetch_add(1, Ordering::Relaxed) + 1;
@@ -193,11 +193,11 @@ pub fn subscribe_alerts(
     Ok(id)
 }
 
-pub fn unsubscribe_alerts(e: &Executor, subs: &Subscriptions, id: u64) -> bool {
+pub fn unsubscribe_alerts(e: &Monitor, subs: &Subscriptions, id: u64) -> bool {
     let core_id = subs
         .ids
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
-    core_id.is_some_and(|core_id| e.unsubscribe_alerts(core_id))
+    core_id.is_some_and(|core_id| e.unsubscribe(core_id))
 }

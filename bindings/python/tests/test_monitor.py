@@ -192,3 +192,59 @@ def test_async_executor_monitor(url: str) -> None:
             validate(ex.reset_metrics())
 
     asyncio.run(main())
+
+
+def _schema_type_matches(schema: Dict[str, Any], hint: Any, path: str) -> None:
+    """`hint` (a type of stateful_redis.types) is what the JSON Schema `schema`
+    describes at `path`: every object of the schema is a TypedDict with exactly its
+    properties, required ones required."""
+    import typing
+
+    if "$ref" in schema:
+        resolved = SCHEMA
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            resolved = resolved[part]
+        schema = {**resolved, **{k: v for k, v in schema.items() if k != "$ref"}}
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if "const" in schema:
+        assert hint is type(schema["const"]), path
+    elif "enum" in schema and schema.get("type") != "object":
+        assert origin is typing.Literal and set(args) == set(schema["enum"]), (path, hint)
+    elif schema.get("type") == "integer":
+        assert hint is int, (path, hint)
+    elif schema.get("type") == "number":
+        assert hint is float, (path, hint)
+    elif schema.get("type") == "string":
+        assert hint is str, (path, hint)
+    elif schema.get("type") == "array":
+        assert origin is list, (path, hint)
+        _schema_type_matches(schema["items"], args[0], path + "[]")
+    elif schema.get("type") == "object" and "properties" in schema:
+        assert hasattr(hint, "__required_keys__"), (path, hint)  # a TypedDict
+        hints = typing.get_type_hints(hint)
+        assert set(hints) == set(schema["properties"]), (
+            f"{path}: the TypedDict {hint.__name__} lacks "
+            f"{sorted(set(schema['properties']) - set(hints))}, has extra "
+            f"{sorted(set(hints) - set(schema['properties']))}")
+        assert set(hint.__required_keys__) == set(schema.get("required", [])), path
+        for key, sub in schema["properties"].items():
+            _schema_type_matches(sub, hints[key], f"{path}.{key}")
+    elif schema.get("type") == "object":
+        assert origin is dict and args[0] is str, (path, hint)
+        _schema_type_matches(schema["additionalProperties"], args[1], path + "{}")
+    else:
+        raise AssertionError(f"{path}: no rule for {schema}")
+
+
+def test_metrics_snapshot_typeddict_matches_the_schema() -> None:
+    """types.MetricsSnapshot (the return type of metrics() in the stubs) has every
+    field of schemas/metrics_snapshot.schema.json with its type, and no other."""
+    from stateful_redis.types import MetricsSnapshot
+
+    _schema_type_matches(SCHEMA, MetricsSnapshot, "snapshot")
+    with open(os.path.join(os.path.dirname(stateful_redis.__file__), "_native.pyi"),
+              encoding="utf-8") as f:
+        stubs = f.read()
+    # Executor and AsyncExecutor (whose monitor methods are synchronous).
+    for method in ("metrics", "reset_metrics"):
+        assert stubs.count(f"def {method}(self) -> MetricsSnapshot:") == 2, method

@@ -7,6 +7,7 @@ from typing import Any, Iterator
 import pytest
 
 import stateful_redis
+from conftest import free_port
 
 NS = "app:eu:logic"
 
@@ -109,6 +110,66 @@ def test_every_operation_async(url: str, raw: Any) -> None:
     asyncio.run(main())
 
 
+def test_async_executor_constructs_without_await_and_connects_on_first_use(
+        url: str, raw: Any) -> None:
+    """As `redis.asyncio.Redis`: `AsyncExecutor(url=...)` in a newcomer's first
+    script, `aclose()`, and `async with AsyncExecutor.connect(...)`."""
+    named = "py-lazy"
+
+    async def main() -> None:
+        ex = stateful_redis.AsyncExecutor(url=url, client_name=named)
+        assert not ex.closed and "not connected" in repr(ex)
+        assert named not in _other_client_names(raw), "nothing connected yet"
+        assert ex.metrics()["pool"]["connections"] == 0, "the monitor is there already"
+        assert await ex.set_linked_pod(NS, "lazy", "chat", 3, -1) is None
+        assert await ex.get_linked_pod(NS, "lazy", "chat") == 3
+        assert named in _other_client_names(raw)
+        assert ex.metrics()["pool"]["connections"] == 1
+        assert [o["count"] for o in ex.metrics()["operations"] if o["name"] == "get_linked_pod"] == [1]
+        await ex.aclose()
+        assert ex.closed
+        with pytest.raises(stateful_redis.ClosedError) as info:
+            await ex.get_linked_pod(NS, "lazy", "chat")
+        assert info.value.operation == "get_linked_pod"
+
+        # async with on the constructed executor connects and closes it.
+        async with stateful_redis.AsyncExecutor(url=url) as ex2:
+            assert await ex2.get_linked_pod(NS, "lazy", "chat") == 3
+        assert ex2.closed
+
+        # async with AsyncExecutor.connect(...) without a double await.
+        async with stateful_redis.AsyncExecutor.connect(url=url) as ex3:
+            assert isinstance(ex3, stateful_redis.AsyncExecutor)
+            assert await ex3.get_linked_pod(NS, "lazy", "chat") == 3
+        assert ex3.closed
+        # await AsyncExecutor.connect(...) keeps working, and connects at once.
+        ex4 = await stateful_redis.AsyncExecutor.connect(url=url, client_name="py-eager")
+        assert "py-eager" in _other_client_names(raw)
+        await ex4.aclose()
+
+        # Closed before it ever connected: refused, nothing connects.
+        ex5 = stateful_redis.AsyncExecutor(url=url)
+        ex5.close()
+        with pytest.raises(stateful_redis.ClosedError):
+            await ex5.get_linked_pod(NS, "lazy", "chat")
+
+        # A failed first connect is reported by the call, and retried by the next.
+        nowhere = f"redis://127.0.0.1:{free_port()}"
+        down = stateful_redis.AsyncExecutor(url=nowhere, connect_timeout_ms=300)
+        with pytest.raises(stateful_redis.ConnectionError):
+            await down.get_linked_pod(NS, "lazy", "chat")
+        with pytest.raises(stateful_redis.ConnectionError):
+            async with stateful_redis.AsyncExecutor.connect(url=nowhere, connect_timeout_ms=300):
+                pass
+
+    asyncio.run(main())
+    # Bad options are refused at construction, without a loop.
+    with pytest.raises(stateful_redis.ConfigError):
+        stateful_redis.AsyncExecutor(url=url, connections=0)
+    with pytest.raises(stateful_redis.ConfigError):
+        stateful_redis.AsyncExecutor.connect(url=url, bogus=1)
+
+
 def test_keyword_arguments_and_results(ex: stateful_redis.Executor) -> None:
     assert ex.set_linked_pod(ns=NS, uid="k", svc="chat", pod=2, persist=-1) is None
     ok, pod = ex.try_set_linked_pod(ns=NS, uid="k", svc="chat", pod=2, persist=-1)
@@ -134,6 +195,46 @@ def test_options_are_keyword_arguments(url: str) -> None:
     ) as ex:
         ex.set_linked_pod(NS, "db1", "chat", 1, -1)
         assert ex.get_linked_pod(NS, "db1", "chat") == 1
+
+
+def _other_client_names(raw: Any) -> "list[str]":
+    """The `name=` of every connection in CLIENT LIST but `raw`'s own."""
+    own = str(raw.client_id())
+    listing = raw.execute_command("CLIENT", "LIST")
+    if isinstance(listing, bytes):
+        listing = listing.decode()
+    if isinstance(listing, str):
+        clients = [dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
+                   for line in listing.splitlines() if line]
+    else:
+        clients = [{str(k): str(v) for k, v in c.items()} for c in listing]
+    return [c.get("name", "") for c in clients if c.get("id") != own]
+
+
+def test_client_name_shows_in_client_list(url: str, raw: Any) -> None:
+    with stateful_redis.Executor(url=url, client_name="py-router", connections=2) as ex:
+        ex.get_linked_pod(NS, "cn", "chat")
+        assert _other_client_names(raw).count("py-router") == 2
+
+    async def main() -> None:
+        ax = await stateful_redis.AsyncExecutor.connect(url=url, client_name="py-async")
+        await ax.get_linked_pod(NS, "cn", "chat")
+        assert "py-async" in _other_client_names(raw)
+        ax.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("name", ["two words", "line\nbreak", "", "x" * 129])
+def test_a_bad_client_name_connects_nothing(url: str, raw: Any, name: str) -> None:
+    before = len(_other_client_names(raw))
+    with pytest.raises(stateful_redis.ConfigError) as info:
+        stateful_redis.Executor(url=url, client_name=name)
+    assert "client_name" in str(info.value)
+    if name:
+        assert name not in str(info.value)
+    # Executors of earlier tests may still be closing their connections.
+    assert len(_other_client_names(raw)) <= before
 
 
 def test_url_from_environment(url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,6 +26,9 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// Upper bound of `connections`.
 pub const MAX_CONNECTIONS: usize = 64;
 
+/// Upper bound of `client_name`, in bytes.
+pub const MAX_CLIENT_NAME_LEN: usize = 128;
+
 impl Options {
     /// Checks the options and resolves the URL into a [`Config`].
     pub fn build(self) -> Result<Config> {
@@ -88,6 +91,9 @@ impl Config {
         }
         if options.database.is_some_and(|db| db < 0) {
             return Err(Error::config("database must not be negative"));
+        }
+        if let Some(name) = &options.client_name {
+            check_client_name(name)?;
         }
         let tls = tls::certificates(&options)?;
         let connection_info = tls::apply(apply_options(parse_url(&url)?, &options), &tls)?;
@@ -163,6 +169,23 @@ impl Config {
             _ => "unknown address".to_string(),
         }
     }
+}
+
+/// Redis refuses a `CLIENT SETNAME` with spaces, newlines or other characters
+/// outside `!`..=`~`; the name is checked here, before anything connects. The
+/// error names the option, never the value.
+fn check_client_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_CLIENT_NAME_LEN {
+        return Err(Error::config(format!(
+            "client_name must be 1 to {MAX_CLIENT_NAME_LEN} bytes long"
+        )));
+    }
+    if !name.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+        return Err(Error::config(
+            "client_name must be printable ASCII without spaces or newlines",
+        ));
+    }
+    Ok(())
 }
 
 /// Applies credentials, database, client name and TCP settings of the options.
@@ -255,6 +278,11 @@ impl ConfigBuilder {
         self.options.tcp_nodelay = nodelay;
         self
     }
+    /// The name every connection takes (`CLIENT SETNAME`).
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.options.client_name = Some(name.into());
+        self
+    }
     /// `rediss://` only: PEM file of the CA(s) to trust instead of the system's.
     pub fn tls_ca_file(mut self, path: impl Into<String>) -> Self {
         self.options.tls_ca_file = Some(path.into());
@@ -307,6 +335,30 @@ mod tests {
             .unwrap_err();
         assert!(!err.to_string().contains("s3cr3t"));
         assert!(!format!("{err:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn bad_client_names_are_config_errors_that_do_not_print_them() {
+        let long = "n".repeat(MAX_CLIENT_NAME_LEN + 1);
+        for name in [
+            "",
+            "has space",
+            "new\nline",
+            "tab\there",
+            "caf\u{e9}",
+            long.as_str(),
+        ] {
+            let err = Config::builder().client_name(name).build().unwrap_err();
+            assert_eq!(err.code(), ErrorCode::Config, "{name:?}");
+            assert!(err.message().contains("client_name"), "{}", err.message());
+            if !name.is_empty() {
+                assert!(!err.message().contains(name), "{}", err.message());
+            }
+        }
+        let ok = "n".repeat(MAX_CLIENT_NAME_LEN);
+        for name in ["router-7", "svc:pod_1", ok.as_str()] {
+            Config::builder().client_name(name).build().unwrap();
+        }
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub struct Options {
     pub monitor: bool,
     /// Set `TCP_NODELAY` on connections (see `docs/performance.md`).
     pub tcp_nodelay: bool,
+    /// Name every connection takes with `CLIENT SETNAME` (shown as `name=` by
+    /// `CLIENT LIST`), also after a reconnect. 1 ..= [`MAX_CLIENT_NAME_LEN`](super::MAX_CLIENT_NAME_LEN)
+    /// printable ASCII characters, no spaces (what Redis accepts). `None`: unnamed.
+    pub client_name: Option<String>,
     /// `rediss://` only: PEM file of the CA(s) that signed the server's certificate.
     /// `None`: the Mozilla root certificates built into the library (webpki-roots).
     pub tls_ca_file: Option<String>,
@@ -130,6 +134,7 @@ impl Default for Options {
             key_schema: KeySchemaName::Default,
             monitor: true,
             tcp_nodelay: true,
+            client_name: None,
             tls_ca_file: None,
             tls_client_cert_file: None,
             tls_client_key_file: None,
@@ -160,6 +165,7 @@ impl fmt::Debug for Options {
             .field("key_schema", &self.key_schema)
             .field("monitor", &self.monitor)
             .field("tcp_nodelay", &self.tcp_nodelay)
+            .field("client_name", &self.client_name)
             .field("tls_ca_file", &self.tls_ca_file)
             .field("tls_client_cert_file", &self.tls_client_cert_file)
             .field("tls_client_key_file", &self.tls_client_key_file)

@@ -96,6 +96,11 @@ impl Executor {
                 if watch.replied() {
                     // The first reply since the connection was re-established.
                     self.inner.monitor.reconnect();
+                    pooled.rename_later();
+                }
+                if pooled.take_name_pending() {
+                    // Boxed: cold path, as above.
+                    Box::pin(self.rename(&mut connection)).await;
                 }
             } else if let Err(e) = &result {
                 watch.failed(e);
@@ -113,6 +118,18 @@ impl Executor {
                     return Err(e);
                 }
             }
+        }
+    }
+
+    /// Gives a new or re-established connection its `client_name` again; a
+    /// failure is logged, the call that found the connection is not failed.
+    async fn rename(&self, connection: &mut connection::Connection) {
+        if let Err(e) = connection::set_name(&self.inner.config, connection).await {
+            tracing::warn!(
+                target: "stateful_redis::connection",
+                error = %crate::error::scrub(&e.to_string()),
+                "could not set the client name"
+            );
         }
     }
 

@@ -11,7 +11,12 @@ async function main(): Promise<void> {
     commandTimeoutMs: 500,
     retry: { maxAttempts: 2 },
     keySchema: 'default',
+    clientName: 'router-7',
   }
+  // @ts-expect-error keySchema is 'default' | 'java'
+  const badSchema: ExecutorOptions = { keySchema: 'nope' }
+  const java: ExecutorOptions = { keySchema: 'java' }
+  console.log(badSchema, java)
   const exec: Executor = await Executor.connect(options)
   const ns = 'app:eu:logic'
   await exec.setServiceState(ns, 'game', 1, 'online')

@@ -12,7 +12,7 @@ errors as the C and Node bindings.
         assert ex.get_linked_pod("app:eu:logic", "u42", "chat") == 3
 
     async def main() -> None:
-        async with await stateful_redis.AsyncExecutor.connect() as ex:
+        async with stateful_redis.AsyncExecutor.connect() as ex:
             await ex.get_linked_pod("app:eu:logic", "u42", "chat")
 """
 
@@ -33,7 +33,7 @@ from .errors import (
 )
 from ._native import AsyncExecutor, Executor, __version__
 from . import _logging  # noqa: F401  (the core's log events into `logging`)
-from .types import AlertEvent, LinksByPod, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
+from .types import AlertEvent, LinksByPod, MetricsSnapshot, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
 
 __all__ = [
     "Executor",
@@ -57,5 +57,6 @@ __all__ = [
     "LinksByPod",
     "AlertEvent",
     "Suggestion",
+    "MetricsSnapshot",
     "__version__",
 ]

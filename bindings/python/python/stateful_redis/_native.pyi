@@ -2,12 +2,12 @@
 
 from types import TracebackType
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Type, Union, final
+from typing import Any, Awaitable, Callable, Dict, Generator, List, Literal, Optional, Sequence, Tuple, Type, Union, final
 
-from .types import AlertEvent, LinksByPod, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
+from .types import AlertEvent, LinksByPod, MetricsSnapshot, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
 
 __version__: str
-__all__ = ["Executor", "AsyncExecutor", "__version__"]
+__all__ = ["Executor", "AsyncExecutor", "_Connecting", "__version__"]
 
 _Names = Union[List[str], Tuple[str, ...]]
 
@@ -32,6 +32,7 @@ class Executor:
         key_schema: Literal["default", "java"] = ...,
         monitor: bool = ...,
         tcp_nodelay: bool = ...,
+        client_name: Optional[str] = ...,
         tls_ca_file: Optional[str] = ...,
         tls_client_cert_file: Optional[str] = ...,
         tls_client_key_file: Optional[str] = ...,
@@ -73,11 +74,11 @@ class Executor:
     def compute_linked_pod(self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None) -> Optional[int]:
         """Returns uid's link for svc, or links it to the least-loaded eligible pod (fresh within max_age_ms, state <= max_state) and returns that pod; none when no pod is eligible."""
     # --- end of operations
-    def metrics(self) -> Dict[str, Any]:
+    def metrics(self) -> MetricsSnapshot:
         """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
     def metrics_prometheus(self) -> str:
         """The metrics as Prometheus text exposition."""
-    def reset_metrics(self) -> Dict[str, Any]:
+    def reset_metrics(self) -> MetricsSnapshot:
         """Starts a new measurement period; returns the final snapshot of the last one."""
     def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
         """Records an application operation (``duration`` in seconds or a timedelta)."""
@@ -121,11 +122,47 @@ class Executor:
     ) -> bool: ...
 
 @final
-class AsyncExecutor:
-    """An asyncio executor of every operation; create it with
-    ``await AsyncExecutor.connect(**options)``. Methods must be called from a
-    coroutine running on an event loop."""
+class _Connecting:
+    """What ``AsyncExecutor.connect(**options)`` returns: ``await`` it for the
+    connected executor, or use it in ``async with`` (connects, then closes)."""
 
+    def __await__(self) -> Generator[Any, None, "AsyncExecutor"]: ...
+    def __aenter__(self) -> Awaitable["AsyncExecutor"]: ...
+    def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> Awaitable[bool]: ...
+
+@final
+class AsyncExecutor:
+    """An asyncio executor of every operation. ``AsyncExecutor(**options)``
+    connects on first use or in ``async with``; ``await AsyncExecutor.connect(**options)``
+    connects at once. Methods must be called from a coroutine running on an event
+    loop."""
+
+    def __new__(
+        cls,
+        *,
+        url: Optional[str] = ...,
+        cluster_nodes: Sequence[str] = ...,
+        username: Optional[str] = ...,
+        password: Optional[str] = ...,
+        database: Optional[int] = ...,
+        connect_timeout_ms: int = ...,
+        command_timeout_ms: int = ...,
+        connections: int = ...,
+        max_in_flight: int = ...,
+        retry: RetryPolicy = ...,
+        key_schema: Literal["default", "java"] = ...,
+        monitor: bool = ...,
+        tcp_nodelay: bool = ...,
+        client_name: Optional[str] = ...,
+        tls_ca_file: Optional[str] = ...,
+        tls_client_cert_file: Optional[str] = ...,
+        tls_client_key_file: Optional[str] = ...,
+    ) -> "AsyncExecutor": ...
     @staticmethod
     def connect(
         *,
@@ -142,10 +179,11 @@ class AsyncExecutor:
         key_schema: Literal["default", "java"] = ...,
         monitor: bool = ...,
         tcp_nodelay: bool = ...,
+        client_name: Optional[str] = ...,
         tls_ca_file: Optional[str] = ...,
         tls_client_cert_file: Optional[str] = ...,
         tls_client_key_file: Optional[str] = ...,
-    ) -> Awaitable["AsyncExecutor"]: ...
+    ) -> _Connecting: ...
     # --- operations: generated from core/src/operation.rs by
     # `STATEFUL_REDIS_UPDATE_STUBS=1 cargo test -p stateful-redis-python stubs`; do not edit
     def set_service_state(self, ns: str, svc: str, pod: int, state: str) -> Awaitable[None]:
@@ -183,11 +221,11 @@ class AsyncExecutor:
     def compute_linked_pod(self, ns: str, uid: str, svc: str, persist: int, policy: Optional[RoutingPolicy] = None) -> Awaitable[Optional[int]]:
         """Returns uid's link for svc, or links it to the least-loaded eligible pod (fresh within max_age_ms, state <= max_state) and returns that pod; none when no pod is eligible."""
     # --- end of operations
-    def metrics(self) -> Dict[str, Any]:
+    def metrics(self) -> MetricsSnapshot:
         """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
     def metrics_prometheus(self) -> str:
         """The metrics as Prometheus text exposition."""
-    def reset_metrics(self) -> Dict[str, Any]:
+    def reset_metrics(self) -> MetricsSnapshot:
         """Starts a new measurement period; returns the final snapshot of the last one."""
     def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
         """Records an application operation (``duration`` in seconds or a timedelta)."""
@@ -219,6 +257,8 @@ class AsyncExecutor:
         """Loads every Lua script the server lacks."""
     def close(self) -> None:
         """Refuses every later call with ``ClosedError``."""
+    def aclose(self) -> Awaitable[None]:
+        """``close()`` as a coroutine."""
     @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""

@@ -1,8 +1,12 @@
 """Typed shapes of the values that stateful_redis takes and returns."""
 
-from typing import Dict, List, TypedDict
+from typing import Dict, List, Literal, TypedDict
 
-__all__ = ["PodLoad", "RoutingPolicy", "RetryPolicy", "LinksByPod", "AlertEvent", "Suggestion"]
+__all__ = [
+    "PodLoad", "RoutingPolicy", "RetryPolicy", "LinksByPod", "AlertEvent", "Suggestion",
+    "MetricsSnapshot", "OperationMetrics", "Throughput", "Latency", "PoolMetrics",
+    "ScriptMetrics", "ActiveAlert",
+]
 
 
 class PodLoad(TypedDict):
@@ -60,3 +64,96 @@ class Suggestion(TypedDict):
     message: str
     evidence: Dict[str, float]
     """The metric values behind it."""
+
+
+# --- the metrics snapshot: schemas/metrics_snapshot.schema.json, one TypedDict per
+# object of the schema (tests/test_monitor.py fails when they differ).
+
+
+class Throughput(TypedDict):
+    """Completed calls per second over the last whole 1, 10 and 60 seconds."""
+
+    last_1s: float
+    last_10s: float
+    last_60s: float
+
+
+class Latency(TypedDict):
+    """Latency in milliseconds; all 0 when count is 0."""
+
+    min: float
+    mean: float
+    p50: float
+    p90: float
+    p99: float
+    p999: float
+    max: float
+
+
+class OperationMetrics(TypedDict):
+    """One operation of ``MetricsSnapshot.operations``."""
+
+    name: str
+    kind: Literal["builtin", "application"]
+    count: int
+    """Completed calls, failed ones included."""
+    errors: int
+    error_rate: float
+    errors_by_code: Dict[str, int]
+    """Codes with at least one failure (application failures have no code)."""
+    throughput: Throughput
+    latency_ms: Latency
+    batch_items: int
+    """Items (uids, services) passed to batch calls."""
+    batch_max: int
+    """Largest batch seen."""
+
+
+class PoolMetrics(TypedDict):
+    """The connection pool part of the snapshot."""
+
+    connections: int
+    in_use: int
+    in_flight: int
+    in_flight_peak: int
+    max_in_flight: int
+    contended_calls: int
+    waits: int
+    wait_ms_total: float
+    wait_ms_p99: float
+    reconnects: int
+
+
+class ScriptMetrics(TypedDict):
+    """The Lua script part of the snapshot."""
+
+    evalsha_calls: int
+    noscript_reloads: int
+
+
+class ActiveAlert(TypedDict):
+    """An alert pending or firing when the snapshot was taken."""
+
+    metric: str
+    rule: str
+    state: Literal["pending", "firing"]
+    value: float
+    threshold: float
+    since_ms: int
+
+
+class MetricsSnapshot(TypedDict):
+    """What ``metrics()`` and ``reset_metrics()`` return (the same snapshot in every
+    binding; ``schemas/metrics_snapshot.schema.json``)."""
+
+    schema_version: int
+    taken_at_ms: int
+    """Wall-clock time of the snapshot, Unix epoch milliseconds."""
+    uptime_seconds: float
+    period_seconds: float
+    operations: List[OperationMetrics]
+    errors_by_code: Dict[str, int]
+    """Failed calls by error code over every operation; every code is listed."""
+    pool: PoolMetrics
+    scripts: ScriptMetrics
+    alerts: List[ActiveAlert]

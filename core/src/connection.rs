@@ -125,10 +125,15 @@ impl PooledConnection {
     }
 
     /// Clears the mark; true for the one caller that should name the connection.
+    #[inline]
     pub(crate) fn take_name_pending(&self) -> bool {
-        self.name_pending
-            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
+        // Read first: every reply passes here, and a compare-and-swap would
+        // take the cache line exclusively even when it fails.
+        self.name_pending.load(Ordering::Relaxed)
+            && self
+                .name_pending
+                .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Starts watching one request sent on this connection.

@@ -27,9 +27,7 @@ impl Executor {
     ) -> Result<Option<i64>> {
         let op = Operation::SetLinkedPod;
         self.run(op, async {
-            let keys = self.link_keys(ns, uid, svc)?;
-            validate_pod(pod)?;
-            validate_ttl("persist", persist)?;
+            let keys = self.link_write_keys(ns, uid, svc, pod, persist)?;
             let previous: Option<String> = self
                 .eval(
                     op,
@@ -54,9 +52,7 @@ impl Executor {
     ) -> Result<TrySetOutcome> {
         let op = Operation::TrySetLinkedPod;
         self.run(op, async {
-            let keys = self.link_keys(ns, uid, svc)?;
-            validate_pod(pod)?;
-            validate_ttl("persist", persist)?;
+            let keys = self.link_write_keys(ns, uid, svc, pod, persist)?;
             let (ok, current): (i64, String) = self
                 .eval(
                     op,
@@ -82,9 +78,7 @@ impl Executor {
     ) -> Result<i64> {
         let op = Operation::SetLinkedPodIfAbsent;
         self.run(op, async {
-            let keys = self.link_keys(ns, uid, svc)?;
-            validate_pod(pod)?;
-            validate_ttl("persist", persist)?;
+            let keys = self.link_write_keys(ns, uid, svc, pod, persist)?;
             let linked = self
                 .link_if_absent(op, &keys, svc, Some(pod), persist)
                 .await?;

@@ -11,7 +11,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::executor::Executor;
 use crate::keys::LinkKeys;
-use crate::validate::{validate_name, NameKind};
+use crate::validate::{validate_name, validate_pod, validate_ttl, NameKind};
 
 mod links;
 mod loads;
@@ -32,6 +32,22 @@ impl Executor {
         validate_name(NameKind::Uid, uid)?;
         validate_name(NameKind::Service, svc)?;
         Ok(self.keys().link_keys(ns, uid, svc))
+    }
+
+    /// The checks of a link write (names, then `pod`, then `persist`) and its keys.
+    #[inline]
+    fn link_write_keys(
+        &self,
+        ns: &str,
+        uid: &str,
+        svc: &str,
+        pod: i64,
+        persist: i64,
+    ) -> Result<LinkKeys> {
+        let keys = self.link_keys(ns, uid, svc)?;
+        validate_pod(pod)?;
+        validate_ttl("persist", persist)?;
+        Ok(keys)
     }
 }
 

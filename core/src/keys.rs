@@ -8,7 +8,6 @@
 //! as they are, so the keys match the Go version's byte for byte.
 
 use std::borrow::Cow;
-use std::fmt::Write;
 
 use crate::error::Result;
 use crate::validate::validate_java_namespace;
@@ -19,21 +18,59 @@ pub use crate::validate::{validate_name, validate_state, NameKind, MAX_NAME_LEN,
 
 /// Percent-encodes the characters that could move a key out of its hash tag.
 pub fn encode(kind: NameKind, name: &str) -> Cow<'_, str> {
-    let needs = |c: char| matches!(c, '%' | '{' | '}') || (c == ':' && kind != NameKind::Namespace);
-    if !name.contains(needs) {
+    if !needs_encoding(kind, name) {
         return Cow::Borrowed(name);
     }
     let mut out = String::with_capacity(name.len() + 8);
+    push_encoded(&mut out, kind, name);
+    Cow::Owned(out)
+}
+
+/// Whether `name` holds a character [`encode`] replaces. The characters are
+/// ASCII, so a byte scan finds them (UTF-8 continuation bytes are >= 0x80).
+#[inline]
+fn needs_encoding(kind: NameKind, name: &str) -> bool {
+    name.bytes()
+        .any(|b| matches!(b, b'%' | b'{' | b'}') || (b == b':' && kind != NameKind::Namespace))
+}
+
+/// Appends `name` to `key`, encoded as [`encode`] does, without an
+/// intermediate string: keys are built on every call.
+#[inline]
+fn push_encoded(key: &mut String, kind: NameKind, name: &str) {
+    if !needs_encoding(kind, name) {
+        key.push_str(name);
+        return;
+    }
     for c in name.chars() {
         match c {
-            '%' => out.push_str("%25"),
-            '{' => out.push_str("%7B"),
-            '}' => out.push_str("%7D"),
-            ':' if kind != NameKind::Namespace => out.push_str("%3A"),
-            c => out.push(c),
+            '%' => key.push_str("%25"),
+            '{' => key.push_str("%7B"),
+            '}' => key.push_str("%7D"),
+            ':' if kind != NameKind::Namespace => key.push_str("%3A"),
+            c => key.push(c),
         }
     }
-    Cow::Owned(out)
+}
+
+/// Builds a key from literal parts and encoded names, in one allocation for
+/// names that need no encoding.
+struct KeyBuilder(String);
+
+impl KeyBuilder {
+    fn new(capacity: usize) -> KeyBuilder {
+        KeyBuilder(String::with_capacity(capacity))
+    }
+
+    fn text(mut self, text: &str) -> KeyBuilder {
+        self.0.push_str(text);
+        self
+    }
+
+    fn name(mut self, kind: NameKind, name: &str) -> KeyBuilder {
+        push_encoded(&mut self.0, kind, name);
+        self
+    }
 }
 
 /// The key layout in use.
@@ -69,65 +106,77 @@ impl KeySchema {
 
     /// Hash of pod states of a service.
     pub fn state_key(self, ns: &str, svc: &str) -> String {
-        let ns = encode(NameKind::Namespace, ns);
-        let svc = encode(NameKind::Service, svc);
-        let mut key = String::with_capacity(ns.len() + svc.len() + 16);
-        let _ = match self {
-            KeySchema::Default => write!(key, "sf:{{{ns}:state:{svc}}}"),
-            KeySchema::Java => write!(key, "slug-state:{{{ns}:{svc}}}"),
-        };
-        key
+        self.service_key(ns, svc, ":state:", "slug-state:{")
     }
 
     /// Workload state string of a service.
     pub fn workload_key(self, ns: &str, svc: &str) -> String {
-        let ns = encode(NameKind::Namespace, ns);
-        let svc = encode(NameKind::Service, svc);
-        let mut key = String::with_capacity(ns.len() + svc.len() + 16);
-        let _ = match self {
-            KeySchema::Default => write!(key, "sf:{{{ns}:workload:{svc}}}"),
-            KeySchema::Java => write!(key, "slug-workload:{{{ns}:{svc}}}"),
+        self.service_key(ns, svc, ":workload:", "slug-workload:{")
+    }
+
+    /// `sf:{NS<kind>SVC}` in the default schema, `<java_prefix>NS:SVC}` in the Java one.
+    fn service_key(self, ns: &str, svc: &str, kind: &str, java_prefix: &str) -> String {
+        let capacity = ns.len() + svc.len() + 16;
+        let key = match self {
+            KeySchema::Default => KeyBuilder::new(capacity)
+                .text("sf:{")
+                .name(NameKind::Namespace, ns)
+                .text(kind),
+            KeySchema::Java => KeyBuilder::new(capacity)
+                .text(java_prefix)
+                .name(NameKind::Namespace, ns)
+                .text(":"),
         };
-        key
+        key.name(NameKind::Service, svc).text("}").0
     }
 
     /// The link of `uid` to a pod of `svc`, and the index of `uid`'s persistent
     /// links (in the default schema they share one hash tag).
     pub fn link_keys(self, ns: &str, uid: &str, svc: &str) -> LinkKeys {
-        let index = self.index_key(ns, uid);
-        let svc = encode(NameKind::Service, svc);
-        let mut link = String::with_capacity(index.len() + svc.len() + 1);
-        match self {
-            KeySchema::Default => {
-                link.push_str(&index);
-                link.push_str(&svc);
-            }
-            KeySchema::Java => {
-                // slug-lk:{NS:UID} -> slug-lk:{NS:UID:SVC}
-                link.push_str(&index[..index.len() - 1]);
-                link.push(':');
-                link.push_str(&svc);
-                link.push('}');
-            }
+        LinkKeys {
+            link: self.link_key(ns, uid, svc),
+            index: self.index_key(ns, uid),
         }
-        LinkKeys { link, index }
     }
 
     /// The link key alone (reads that do not touch the index).
     pub fn link_key(self, ns: &str, uid: &str, svc: &str) -> String {
-        self.link_keys(ns, uid, svc).link
+        let capacity = ns.len() + uid.len() + svc.len() + 16;
+        match self {
+            KeySchema::Default => {
+                self.index_prefix(capacity, ns, uid)
+                    .text("}")
+                    .name(NameKind::Service, svc)
+                    .0
+            }
+            KeySchema::Java => {
+                self.index_prefix(capacity, ns, uid)
+                    .text(":")
+                    .name(NameKind::Service, svc)
+                    .text("}")
+                    .0
+            }
+        }
     }
 
     /// Index of `uid`'s persistent links: a hash `svc -> pod`.
     pub fn index_key(self, ns: &str, uid: &str) -> String {
-        let ns = encode(NameKind::Namespace, ns);
-        let uid = encode(NameKind::Uid, uid);
-        let mut key = String::with_capacity(ns.len() + uid.len() + 12);
-        let _ = match self {
-            KeySchema::Default => write!(key, "sf:{{{ns}:lk:{uid}}}"),
-            KeySchema::Java => write!(key, "slug-lk:{{{ns}:{uid}}}"),
+        self.index_prefix(ns.len() + uid.len() + 12, ns, uid)
+            .text("}")
+            .0
+    }
+
+    /// `sf:{NS:lk:UID` or `slug-lk:{NS:UID`: the index key without its closing brace.
+    fn index_prefix(self, capacity: usize, ns: &str, uid: &str) -> KeyBuilder {
+        let key = KeyBuilder::new(capacity);
+        let key = match self {
+            KeySchema::Default => key.text("sf:{").name(NameKind::Namespace, ns).text(":lk:"),
+            KeySchema::Java => key
+                .text("slug-lk:{")
+                .name(NameKind::Namespace, ns)
+                .text(":"),
         };
-        key
+        key.name(NameKind::Uid, uid)
     }
 }
 
@@ -214,6 +263,31 @@ mod tests {
         assert_eq!(cluster_slot("somekey"), 11058);
         assert_eq!(cluster_slot("foo{hash_tag}"), 2515);
         assert_eq!(cluster_slot("foo{hash_tag}"), cluster_slot("bar{hash_tag}"));
+    }
+
+    #[test]
+    fn encoded_names_build_the_same_keys_in_every_function() {
+        for schema in [KeySchema::Default, KeySchema::Java] {
+            let (ns, uid, svc) = ("a:b%:c{", "u:1}é", "s{v}:%");
+            let keys = schema.link_keys(ns, uid, svc);
+            assert_eq!(keys.link, schema.link_key(ns, uid, svc));
+            assert_eq!(keys.index, schema.index_key(ns, uid));
+            assert!(!hash_tag(&keys.link).contains(['{', '}']));
+            if schema == KeySchema::Default {
+                assert_eq!(cluster_slot(&keys.link), cluster_slot(&keys.index));
+            }
+        }
+        let keys = KeySchema::Java.link_keys("a:b:c%", "u:1", "s}");
+        assert_eq!(keys.link, "slug-lk:{a:b:c%25:u%3A1:s%7D}");
+        assert_eq!(keys.index, "slug-lk:{a:b:c%25:u%3A1}");
+        assert_eq!(
+            KeySchema::Default.state_key("n{", "s:"),
+            "sf:{n%7B:state:s%3A}"
+        );
+        assert_eq!(
+            KeySchema::Java.workload_key("n", "s%"),
+            "slug-workload:{n:s%25}"
+        );
     }
 
     #[test]

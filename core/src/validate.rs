@@ -78,13 +78,24 @@ pub fn validate_name(kind: NameKind, name: &str) -> Result<()> {
             name.len()
         )));
     }
-    if name.chars().any(char::is_control) {
+    if has_control_character(name) {
         return Err(Error::invalid_argument(format!(
             "{} must not contain control characters",
             kind.label()
         )));
     }
     Ok(())
+}
+
+/// Whether `text` holds a control character (Unicode category Cc). Names are
+/// checked on every call, and nearly all of them are ASCII: a byte scan then.
+#[inline]
+fn has_control_character(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| b.is_ascii_control())
+    } else {
+        text.chars().any(char::is_control)
+    }
 }
 
 /// The Java key schema's namespace shape: `appId:regionId:logicType`, exactly
@@ -107,7 +118,7 @@ pub fn validate_state(state: &str) -> Result<()> {
             state.len()
         )));
     }
-    if state.chars().any(char::is_control) {
+    if has_control_character(state) {
         return Err(Error::invalid_argument(
             "state must not contain control characters",
         ));
@@ -202,6 +213,18 @@ mod tests {
         assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN + 1)).is_err());
         assert!(validate_name(NameKind::Uid, &"x".repeat(MAX_NAME_LEN)).is_ok());
         assert!(validate_name(NameKind::Uid, "ünï{c}ode:%").is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_ascii_and_beyond() {
+        for bad in ["a\tb", "a\u{7f}", "\u{0}", "é\u{85}", "\u{9f}x"] {
+            assert!(validate_name(NameKind::Uid, bad).is_err(), "{bad:?}");
+            assert!(validate_state(bad).is_err(), "{bad:?}");
+        }
+        for good in ["u42", "é-ü:{}%", "\u{a0}", "~"] {
+            assert!(validate_name(NameKind::Uid, good).is_ok(), "{good:?}");
+            assert!(validate_state(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

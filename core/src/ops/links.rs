@@ -114,21 +114,19 @@ impl Executor {
     pub async fn get_linked_pod(&self, ns: &str, uid: &str, svc: &str) -> Result<Option<i64>> {
         let op = Operation::GetLinkedPod;
         self.run(op, async {
-            let keys = self.link_keys(ns, uid, svc)?;
-            self.read_link(op, &keys).await
+            let link = self.link_key(ns, uid, svc)?;
+            self.read_link(op, &link).await
         })
         .await
     }
 
     /// The link's pod, read with one `GET`: `DATA` naming the key when it
     /// holds the wrong type or something that is not a pod id.
-    pub(super) async fn read_link(&self, op: Operation, keys: &LinkKeys) -> Result<Option<i64>> {
-        let cmd = redis::cmd("GET").arg(&keys.link).clone();
-        let value: Option<String> = self
-            .query(op, &cmd)
-            .await
-            .map_err(wrong_type_names(&keys.link))?;
-        parse_pod(&keys.link, value)
+    pub(super) async fn read_link(&self, op: Operation, link: &str) -> Result<Option<i64>> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(link);
+        let value: Option<String> = self.query(op, &cmd).await.map_err(wrong_type_names(link))?;
+        parse_pod(link, value)
     }
 
     /// The pod `uid` is linked to for `svc`, only if the link is persistent.
@@ -140,12 +138,12 @@ impl Executor {
     ) -> Result<Option<i64>> {
         let op = Operation::GetLinkedPodIfPersist;
         self.run(op, async {
-            let keys = self.link_keys(ns, uid, svc)?;
+            let link = self.link_key(ns, uid, svc)?;
             // One script reads the value and its TTL at one instant.
             let value: Option<String> = self
-                .eval(op, &scripts::READ_PERSISTENT_LINK, &[&keys.link], &[])
+                .eval(op, &scripts::READ_PERSISTENT_LINK, &[&link], &[])
                 .await?;
-            parse_pod(&keys.link, value)
+            parse_pod(&link, value)
         })
         .await
     }

@@ -84,7 +84,7 @@ impl Executor {
             // an earlier one: a link removed in between would come back.
             let existing = if persist == -1 {
                 // Nothing to refresh: a read is enough.
-                self.read_link(op, &keys).await?
+                self.read_link(op, &keys.link).await?
             } else {
                 // Returns and refreshes a temporary link in one script, only if
                 // the link still exists when it runs.

@@ -28,10 +28,23 @@ impl Executor {
     /// Checks the names of a link and builds its keys.
     #[inline]
     fn link_keys(&self, ns: &str, uid: &str, svc: &str) -> Result<LinkKeys> {
+        self.validate_link_names(ns, uid, svc)?;
+        Ok(self.keys().link_keys(ns, uid, svc))
+    }
+
+    /// Checks the names of a link and builds its link key alone (the reads
+    /// that do not touch the index).
+    #[inline]
+    fn link_key(&self, ns: &str, uid: &str, svc: &str) -> Result<String> {
+        self.validate_link_names(ns, uid, svc)?;
+        Ok(self.keys().link_key(ns, uid, svc))
+    }
+
+    #[inline]
+    fn validate_link_names(&self, ns: &str, uid: &str, svc: &str) -> Result<()> {
         self.keys().validate_namespace(ns)?;
         validate_name(NameKind::Uid, uid)?;
-        validate_name(NameKind::Service, svc)?;
-        Ok(self.keys().link_keys(ns, uid, svc))
+        validate_name(NameKind::Service, svc)
     }
 
     /// The checks of a link write (names, then `pod`, then `persist`) and its keys.

@@ -17,10 +17,13 @@ by the client (GET, EVALSHA/EVAL, or one MGET of a batch of 100 on a single
 server). But commandstats also counts the commands a script runs (`redis.call`),
 and a script may run GET, so top-level GETs cannot be told from a script's. The
 count is therefore taken from the commands no script runs: EVALSHA + EVAL + MGET,
-divided by their share of the workload's mix (`mixed`: 25% set + 15% if-absent +
-10% remove + 10% batch = 0.6, drawn uniformly by every client: the relative error
-is about 0.5% at 50,000 operations; `set`: 1.0). For `get`, no script runs, so
-GET + MGET are the operations. `ops_exact` says which way was used.
+divided by their share of the workload's mix, which every client draws uniformly:
+in `mixed`, 25% set + 15% if-absent + 10% remove + 10% batch = 0.6 when reads are
+plain GETs, 1.0 when a contender reads through a script too (the Java version's
+get script); which of the two is told by MGET alone (10% of the mix), and the
+relative error of the count is then about 0.5% at 50,000 operations. `set`: 1.0.
+For `get` with plain GETs, GET + MGET are the operations. `ops_exact` says
+whether the count is exact.
 
 `commandstats` gives, per command, calls and usec_per_call (the time inside the
 command; the rest of the server's CPU goes to reading requests, writing replies
@@ -35,8 +38,10 @@ ADMIN = ("hello", "client", "script", "info", "config", "ping", "command", "sele
 TICK = os.sysconf("SC_CLK_TCK")
 # Commands a client sends as one operation and no script runs.
 TOP_LEVEL = ("evalsha", "eval", "mget")
-# Share of those commands in a workload's mix (see the module doc).
-SCRIPT_SHARE = {"mixed": 0.6, "set": 1.0}
+# Share of those commands in a workload's mix: with plain GET reads, and with
+# reads through a script (see the module doc); and the share of MGET.
+SCRIPT_SHARE = {"mixed": (0.6, 1.0), "set": (1.0, 1.0), "get": (0.0, 1.0)}
+MGET_SHARE = {"mixed": 0.1, "set": 0.0, "get": 0.0}
 
 
 def cli(port, *args):
@@ -64,6 +69,27 @@ def commandstats(port):
     return out
 
 
+def count_ops(calls, workload):
+    """(operations, exact) from commandstats calls {command: calls} (module doc)."""
+    if workload not in SCRIPT_SHARE:
+        raise ValueError(f"no operation count for workload {workload}")
+    top = sum(calls.get(n, 0) for n in TOP_LEVEL)
+    plain, scripted = SCRIPT_SHARE[workload]
+    if MGET_SHARE[workload]:
+        # Which share: the one nearer to what MGET alone says.
+        share = top / (calls.get("mget", 0) / MGET_SHARE[workload] or 1)
+        reads_scripted = abs(share - scripted) < abs(share - plain)
+    else:
+        reads_scripted = workload == "set" or calls.get("evalsha", 0) + calls.get("eval", 0) > 0
+    if reads_scripted:
+        ops, exact = top / scripted, True
+    elif workload == "get":
+        ops, exact = calls.get("get", 0) + calls.get("mget", 0), True
+    else:
+        ops, exact = top / plain, False
+    return ops, exact
+
+
 class ServerCost:
     def __init__(self, port, pid):
         self.port, self.pid = port, pid
@@ -76,13 +102,7 @@ class ServerCost:
         cpu = process_cpu_s(self.pid) - self.cpu0
         stats = commandstats(self.port)
         calls = {name: c for name, (c, _) in stats.items()}
-        if workload == "get":
-            ops, exact = calls.get("get", 0) + calls.get("mget", 0), True
-        elif workload in SCRIPT_SHARE:
-            ops = sum(calls.get(n, 0) for n in TOP_LEVEL) / SCRIPT_SHARE[workload]
-            exact = SCRIPT_SHARE[workload] == 1.0
-        else:
-            raise ValueError(f"no operation count for workload {workload}")
+        ops, exact = count_ops(calls, workload)
         # Time inside the commands the clients sent (a script's own commands are
         # inside its EVALSHA time): top-level GETs are the GETs no script ran,
         # which cannot be told apart, so this sums only what is unambiguous.

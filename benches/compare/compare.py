@@ -54,7 +54,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from server_cost import ServerCost, format_commandstats  # noqa: E402
+from server_cost import ServerCost, count_ops, format_commandstats  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NS = "bench:region:logic"
@@ -113,6 +113,9 @@ def main():
     ap.add_argument("--cli", default=os.path.join(target, "release/stateful-redis"))
     ap.add_argument("--out", help="also write every run as JSON lines to this file")
     ap.add_argument("--no-pin", action="store_true", help="do not use taskset (machines with 1 CPU)")
+    ap.add_argument("--summarise", metavar="FILE",
+                    help="only print the tables of the runs saved with --out (server figures "
+                         "recounted from their commandstats)")
     ap.add_argument("--contender", action="append", default=[], metavar="NAME=KIND:ARG",
                     help="an extra contender: KIND rust (ARG: CLI binary) or java-tuned / "
                          "java-as-shipped (ARG: --scripts-dir of the harness)")
@@ -124,6 +127,19 @@ def main():
         if kind not in ("rust", "java-tuned", "java-as-shipped"):
             sys.exit(f"unknown contender kind {kind}")
         extra[name] = (kind, os.path.abspath(arg))
+    if args.summarise:
+        runs = [json.loads(line) for line in open(args.summarise) if line.strip()]
+        for r in runs:
+            calls = {n: s["calls"] for n, s in r["commandstats"].items()}
+            r["server_ops"], _ = count_ops(calls, r["workload"])
+            r["server_cpu_us_per_op"] = r["server_cpu_s"] / r["server_ops"] * 1e6
+            usec = sum(s["calls"] * s["usec_per_call"] for n, s in r["commandstats"].items()
+                       if n in ("evalsha", "eval", "mget"))
+            r["server_cmd_us_per_op"] = usec / r["server_ops"]
+        seen = lambda key: list(dict.fromkeys(r[key] for r in runs))  # noqa: E731
+        args.rounds = len(seen("round"))
+        print_table(runs, seen("impl"), seen("workload"), seen("concurrency"), args)
+        return
 
     for path in (args.jar, args.cli):
         if not os.path.exists(path):

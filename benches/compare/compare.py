@@ -32,6 +32,7 @@ More contenders: --contender NAME=KIND:ARG, KIND `rust` (ARG: a build of the CLI
 the build before a change) or `java-tuned` / `java-as-shipped` (ARG: a directory of
 .lua files for the harness's --scripts-dir, e.g. benches/compare/java-shipped-scripts,
 the commands the Java version's own scripts send). Then list NAME in --impls.
+--summarise FILE prints the tables again from the runs saved with --out.
 
   python3 benches/compare/compare.py --rounds 3 --duration-s 5
   python3 benches/compare/compare.py --rounds 1 --duration-s 2 --workloads mixed --concurrency 1,64

@@ -38,7 +38,7 @@ the commands the Java version's own scripts send). Then list NAME in --impls.
   python3 benches/compare/compare.py --rounds 1 --duration-s 2 --workloads mixed --concurrency 1,64
   python3 benches/compare/compare.py --workloads mixed --concurrency 64 \
       --contender java-shipped=java-tuned:benches/compare/java-shipped-scripts \
-      --contender rust-main=rust:/tmp/sr-main --impls java-shipped,java-tuned,rust-main,rust
+      --contender rust-main=rust:sr-main --impls java-shipped,java-tuned,rust-main,rust
 """
 
 import argparse

@@ -22,8 +22,23 @@ whole process life (start-up, JIT, warm-up and window; no prepare). The order of
 implementations rotates from round to round. Medians over the rounds are printed as a
 Markdown table with ratios against Java tuned and Java as-shipped.
 
+The server's cost of every run (benches/server_cost.py): CONFIG RESETSTAT before the
+client starts, then the redis-server's CPU time (/proc/<pid>/stat) over the client's
+life divided by the operations it executed (commandstats calls, administration
+commands left out), and INFO commandstats (calls, usec_per_call per command). A
+second table gives them per contender, with the ratio against the first contender.
+
+More contenders: --contender NAME=KIND:ARG, KIND `rust` (ARG: a build of the CLI, e.g.
+the build before a change) or `java-tuned` / `java-as-shipped` (ARG: a directory of
+.lua files for the harness's --scripts-dir, e.g. benches/compare/java-shipped-scripts,
+the commands the Java version's own scripts send). Then list NAME in --impls.
+--summarise FILE prints the tables again from the runs saved with --out.
+
   python3 benches/compare/compare.py --rounds 3 --duration-s 5
   python3 benches/compare/compare.py --rounds 1 --duration-s 2 --workloads mixed --concurrency 1,64
+  python3 benches/compare/compare.py --workloads mixed --concurrency 64 \
+      --contender java-shipped=java-tuned:benches/compare/java-shipped-scripts \
+      --contender rust-main=rust:sr-main --impls java-shipped,java-tuned,rust-main,rust
 """
 
 import argparse
@@ -38,6 +53,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from server_cost import ServerCost, count_ops, format_commandstats  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NS = "bench:region:logic"
@@ -96,7 +114,33 @@ def main():
     ap.add_argument("--cli", default=os.path.join(target, "release/stateful-redis"))
     ap.add_argument("--out", help="also write every run as JSON lines to this file")
     ap.add_argument("--no-pin", action="store_true", help="do not use taskset (machines with 1 CPU)")
+    ap.add_argument("--summarise", metavar="FILE",
+                    help="only print the tables of the runs saved with --out (server figures "
+                         "recounted from their commandstats)")
+    ap.add_argument("--contender", action="append", default=[], metavar="NAME=KIND:ARG",
+                    help="an extra contender: KIND rust (ARG: CLI binary) or java-tuned / "
+                         "java-as-shipped (ARG: --scripts-dir of the harness)")
     args = ap.parse_args()
+    extra = {}
+    for spec in args.contender:
+        name, rest = spec.split("=", 1)
+        kind, arg = rest.split(":", 1)
+        if kind not in ("rust", "java-tuned", "java-as-shipped"):
+            sys.exit(f"unknown contender kind {kind}")
+        extra[name] = (kind, os.path.abspath(arg))
+    if args.summarise:
+        runs = [json.loads(line) for line in open(args.summarise) if line.strip()]
+        for r in runs:
+            calls = {n: s["calls"] for n, s in r["commandstats"].items()}
+            r["server_ops"], _ = count_ops(calls, r["workload"])
+            r["server_cpu_us_per_op"] = r["server_cpu_s"] / r["server_ops"] * 1e6
+            usec = sum(s["calls"] * s["usec_per_call"] for n, s in r["commandstats"].items()
+                       if n in ("evalsha", "eval", "mget"))
+            r["server_cmd_us_per_op"] = usec / r["server_ops"]
+        seen = lambda key: list(dict.fromkeys(r[key] for r in runs))  # noqa: E731
+        args.rounds = len(seen("round"))
+        print_table(runs, seen("impl"), seen("workload"), seen("concurrency"), args)
+        return
 
     for path in (args.jar, args.cli):
         if not os.path.exists(path):
@@ -118,6 +162,7 @@ def main():
             if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0:
                 break
             time.sleep(0.05)
+        cost = ServerCost(port, server.pid)
         version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
         print(f"# redis-server on {url} ({version}), pinned: {not args.no_pin}", file=sys.stderr)
         runs = []
@@ -125,14 +170,16 @@ def main():
 
         def command(impl, workload, c):
             dur, warm = str(args.duration_s), str(args.warmup_s)
-            if impl.startswith("java-"):
-                mode = impl[len("java-"):]
+            kind, arg = extra.get(impl, (impl, None))
+            if kind.startswith("java-"):
+                mode = kind[len("java-"):]
+                scripts = ["--scripts-dir", arg] if arg else []
                 return pin1 + ["java", "-jar", args.jar, "bench", "--url", url, "--mode", mode,
                                "--schema", "default", "--ns", NS, "--concurrency", str(c),
                                "--duration-s", dur, "--warmup-s", warm, "--uids", "10000",
-                               "--services", "4", "--pods", "32", "--workload", workload]
-            if impl == "rust":
-                return pin1 + [args.cli, "--url", url, "bench", "--workload", workload,
+                               "--services", "4", "--pods", "32", "--workload", workload] + scripts
+            if kind == "rust":
+                return pin1 + [arg or args.cli, "--url", url, "bench", "--workload", workload,
                                "--concurrency", str(c), "--duration-s", dur, "--warmup-s", warm,
                                "--uids", "10000", "--services", "4", "--pods", "32",
                                "--no-prepare", "--json"]
@@ -151,7 +198,9 @@ def main():
                     for impl in order:
                         prepare()
                         argv = command(impl, workload, c)
+                        cost.start()
                         text, ru, wall = run_child(argv)
+                        sc = cost.stop(workload)
                         d = last_json(text)
                         rec = {
                             "impl": impl, "workload": workload, "concurrency": c, "round": rnd,
@@ -159,6 +208,10 @@ def main():
                             "errors": d.get("errors", 0), "ops": d.get("ops"),
                             "cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_kib": ru.ru_maxrss,
                             "wall_s": wall, "loadavg": os.getloadavg()[0],
+                            "server_cpu_us_per_op": sc["cpu_us_per_op"],
+                            "server_cmd_us_per_op": sc["cmd_us_per_op"],
+                            "server_ops": sc["server_ops"], "server_cpu_s": sc["server_cpu_s"],
+                            "commandstats": sc["commandstats"],
                         }
                         runs.append(rec)
                         if out:
@@ -167,7 +220,8 @@ def main():
                         print(f"# round {rnd} {workload} c={c} {impl}: {rec['ops_per_s']:,.0f} ops/s "
                               f"p50 {rec['p50_us']:.1f} p99 {rec['p99_us']:.1f} µs cpu {rec['cpu_s']:.2f} s "
                               f"rss {rec['peak_rss_kib'] / 1024:.0f} MiB errors {rec['errors']} "
-                              f"load {rec['loadavg']:.1f}", file=sys.stderr)
+                              f"load {rec['loadavg']:.1f}; server {rec['server_cpu_us_per_op']:.1f} µs CPU/op "
+                              f"({format_commandstats(rec['commandstats'])})", file=sys.stderr)
         print_table(runs, impls, workloads, concurrencies, args)
     finally:
         server.terminate()
@@ -205,8 +259,40 @@ def print_table(runs, impls, workloads, concurrencies, args):
                       f"| {ratio('java-tuned', 'peak_rss_kib')} | {errors} "
                       f"| {', '.join(f'{x:,.0f}' for x in all_ops)} |")
     print()
+    print_server_table(runs, impls, workloads, concurrencies)
+    print()
     for n in NOTES:
         print("- " + n)
+
+
+def print_server_table(runs, impls, workloads, concurrencies):
+    """The server's cost per operation, per contender (medians over the rounds)."""
+    print(f"Server cost per operation (CPU of redis-server over the run / operations it ran; "
+          f"ratio against {impls[0]}):")
+    print()
+    print("| workload | in flight | implementation | server CPU µs/op | × " + impls[0]
+          + " | in scripts + MGET µs/op | per round | commandstats (median usec_per_call × share of calls) |")
+    print("|---|---:|---|---:|---:|---:|---|---|")
+    for w in workloads:
+        for c in concurrencies:
+            ref = None
+            for impl in impls:
+                g = [r for r in runs if r["impl"] == impl and r["workload"] == w and r["concurrency"] == c]
+                if not g:
+                    continue
+                cpu = statistics.median(r["server_cpu_us_per_op"] for r in g)
+                cmd = statistics.median(r["server_cmd_us_per_op"] for r in g)
+                if ref is None:
+                    ref = cpu
+                names = sorted({n for r in g for n in r["commandstats"]})
+                stats = {}
+                for n in names:
+                    rs = [r["commandstats"][n] for r in g if n in r["commandstats"]]
+                    stats[n] = {"calls": statistics.median(s["calls"] for s in rs),
+                                "usec_per_call": statistics.median(s["usec_per_call"] for s in rs)}
+                print(f"| {w} | {c} | {impl} | {cpu:.2f} | {cpu / ref:.3f} | {cmd:.2f} "
+                      f"| {', '.join('%.2f' % r['server_cpu_us_per_op'] for r in g)} "
+                      f"| {format_commandstats(stats)} |")
 
 
 if __name__ == "__main__":

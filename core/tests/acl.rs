@@ -175,8 +175,8 @@ fn as_expected((_, result, data): &Outcome) -> bool {
 }
 
 /// The commands the library's scripts name: the first argument of
-/// `redis.call`/`redis.pcall`, or the second of a `call_on(key, 'CMD', ...)`
-/// helper, when it is a string literal.
+/// `redis.call`/`redis.pcall`, when it is a string literal (the scripts send
+/// every command through one of the two).
 fn script_commands() -> Vec<String> {
     let literal = |arg: &str| -> Option<String> {
         let name = arg.trim().strip_prefix(['\'', '"'])?;
@@ -187,9 +187,9 @@ fn script_commands() -> Vec<String> {
     for script in stateful_redis::scripts::all() {
         // Owned: whether the source is a `&str` or a `String` built at start-up.
         let source = script.source.to_string();
-        for (call, position) in [("redis.call(", 0), ("redis.pcall(", 0), ("call_on(", 1)] {
+        for call in ["redis.call(", "redis.pcall("] {
             for rest in source.split(call).skip(1) {
-                if let Some(name) = rest.split(',').nth(position).and_then(literal) {
+                if let Some(name) = rest.split(',').next().and_then(literal) {
                     commands.push(name);
                 }
             }

@@ -8,7 +8,7 @@
 -- DATA when the link holds the wrong type or something that is not a pod id.
 local link = KEYS[1]
 
-local pod = read_link(link)
+local pod = pod_of(link, checked(link, redis.pcall('GET', link)))
 if pod and redis.call('PTTL', link) == -1 then
   return pod
 end

@@ -8,4 +8,4 @@
 -- DATA when the key holds the wrong type.
 local now = redis.call('TIME')
 local millis = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-return {millis, call_on(KEYS[1], 'HGETALL')}
+return {millis, checked(KEYS[1], redis.pcall('HGETALL', KEYS[1]))}

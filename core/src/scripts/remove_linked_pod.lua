@@ -13,16 +13,11 @@
 -- holds something that is not a pod id. (Without an expected pod, a string
 -- that is not a pod id is removed: that is how such a value is cleaned up.)
 local link, index = KEYS[1], KEYS[2]
-local service, keep, expected = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local service, keep, expected = ARGV[1], ARGV[2], ARGV[3]
 
-local current
-if expected ~= '' then
-  current = read_link(link)
-else
-  current = call_on(link, 'GET')
-end
-
-if expected ~= '' and current and current ~= expected then
+-- The GET checks the link's type before anything is written.
+local current = checked(link, redis.pcall('GET', link))
+if expected ~= '' and current and pod_of(link, current) ~= expected then
   -- A link to another pod: nothing changes.
   return 0
 end
@@ -30,12 +25,12 @@ end
 -- The index entry goes: the link's, or a stale one when there is no link (the
 -- index must hold exactly the persistent links). HDEL first, so an index of
 -- the wrong type stops the script before the link is touched.
-call_on(index, 'HDEL', service)
+checked(index, redis.pcall('HDEL', index, service))
 if not current then
   return 0
 end
 
-if keep == -1 then
+if keep == '-1' then
   redis.call('DEL', link)
 else
   redis.call('EXPIRE', link, keep)

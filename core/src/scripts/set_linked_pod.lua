@@ -5,14 +5,26 @@
 -- KEYS[2]  index key (hash: service -> pod id, persistent links only)
 -- ARGV[1]  service name (the index field)
 -- ARGV[2]  pod id
--- ARGV[3]  persist: -1 = persistent, > 0 = TTL in seconds
+-- ARGV[3]  persist: -1 = persistent, > 0 = TTL in seconds (checked by the caller)
 --
 -- Returns the previous pod id (string), or nil when there was no link.
 -- DATA, with nothing written, when either key holds the wrong type or the link
 -- holds something that is not a pod id.
+--
+-- Three commands, the fewest that keep "DATA means nothing written": the GET
+-- (SET ... GET would write before the previous value could be checked), then
+-- the index before the link, so that an index of the wrong type stops the
+-- script before its first write. (Redis deletes an index hash when its last
+-- field goes.)
 local link, index = KEYS[1], KEYS[2]
-local service, pod, persist = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local service, pod, persist = ARGV[1], ARGV[2], ARGV[3]
 
-local previous = read_link(link)
-write_link(link, index, service, pod, persist)
+local previous = pod_of(link, checked(link, redis.pcall('GET', link)))
+if persist == '-1' then
+  checked(index, redis.pcall('HSET', index, service, pod))
+  redis.call('SET', link, pod)
+else
+  checked(index, redis.pcall('HDEL', index, service))
+  redis.call('SET', link, pod, 'EX', persist)
+end
 return previous

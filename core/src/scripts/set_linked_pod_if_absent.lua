@@ -8,18 +8,24 @@
 -- ARGV[2]  pod id, or '' to only return (and refresh) an existing link: what
 --          compute_linked_pod does before it reads the loads, so that it never
 --          writes a pod it read in an earlier round trip
--- ARGV[3]  persist (-1 or TTL seconds)
+-- ARGV[3]  persist (-1 or TTL seconds, checked by the caller)
 --
 -- Returns the pod the uid is linked to after the call (string), or nil when
 -- ARGV[2] is '' and there is no link. DATA, with nothing written, as in
 -- set_linked_pod.
 local link, index = KEYS[1], KEYS[2]
-local service, pod, persist = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local service, pod, persist = ARGV[1], ARGV[2], ARGV[3]
 
-local current = read_link(link)
+local current = pod_of(link, checked(link, redis.pcall('GET', link)))
 if current then
-  if persist > 0 and redis.call('PTTL', link) > 0 then
-    redis.call('EXPIRE', link, persist)
+  if persist ~= '-1' then
+    -- Refresh only a link that has a TTL: EXPIRE ... XX (Redis 7.0, which is
+    -- also when REDIS_VERSION_NUM appeared) does that in one command.
+    if redis.REDIS_VERSION_NUM then
+      redis.call('EXPIRE', link, persist, 'XX')
+    elseif redis.call('PTTL', link) > 0 then
+      redis.call('EXPIRE', link, persist)
+    end
   end
   return current
 end
@@ -27,5 +33,12 @@ if pod == '' then
   return false
 end
 
-write_link(link, index, service, pod, persist)
+-- The index before the link, as in set_linked_pod.
+if persist == '-1' then
+  checked(index, redis.pcall('HSET', index, service, pod))
+  redis.call('SET', link, pod)
+else
+  checked(index, redis.pcall('HDEL', index, service))
+  redis.call('SET', link, pod, 'EX', persist)
+end
 return pod

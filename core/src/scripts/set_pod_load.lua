@@ -9,5 +9,5 @@
 local now = redis.call('TIME')
 local millis = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local record = ARGV[2] .. '-' .. string.format('%.0f', millis) .. '-' .. ARGV[3]
-call_on(KEYS[1], 'HSET', ARGV[1], record)
+checked(KEYS[1], redis.pcall('HSET', KEYS[1], ARGV[1], record))
 return millis

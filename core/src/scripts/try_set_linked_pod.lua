@@ -6,14 +6,21 @@
 -- Returns {1, pod} when the link was set, {0, current pod} when it was refused
 -- (pod ids as strings). DATA, with nothing written, as in set_linked_pod.
 local link, index = KEYS[1], KEYS[2]
-local service, pod, persist = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local service, pod, persist = ARGV[1], ARGV[2], ARGV[3]
 
-local current = read_link(link)
+local current = pod_of(link, checked(link, redis.pcall('GET', link)))
 -- Both ids are canonical, so equal ids are equal strings. PTTL -1: the link
 -- has no expiry, so it is persistent.
 if current and current ~= pod and redis.call('PTTL', link) == -1 then
   return {0, current}
 end
 
-write_link(link, index, service, pod, persist)
+-- The index before the link, as in set_linked_pod.
+if persist == '-1' then
+  checked(index, redis.pcall('HSET', index, service, pod))
+  redis.call('SET', link, pod)
+else
+  checked(index, redis.pcall('HDEL', index, service))
+  redis.call('SET', link, pod, 'EX', persist)
+end
 return {1, pod}

@@ -29,6 +29,13 @@ public final class Scripts {
     public final Lua removeLinkedPod;
     public final Lua setPodLoad;
     public final Lua readPodLoads;
+    /**
+     * Only from a directory that has {@code get_linked_pod.lua} (null otherwise): then
+     * {@code get_linked_pod} reads through it instead of a plain GET. The project has no
+     * such script; {@code benches/compare/java-shipped-scripts} has one, as the Java
+     * version reads a link through a script.
+     */
+    public final Lua getLinkedPod;
 
     private Scripts(Path dir) throws IOException {
         String prelude = header() + read(dir, "prelude.lua") + "\n";
@@ -38,6 +45,8 @@ public final class Scripts {
         removeLinkedPod = load(dir, prelude, "remove_linked_pod");
         setPodLoad = load(dir, prelude, "set_pod_load");
         readPodLoads = load(dir, prelude, "read_pod_loads");
+        getLinkedPod = dir != null && Files.exists(dir.resolve("get_linked_pod.lua"))
+                ? load(dir, prelude, "get_linked_pod") : null;
     }
 
     /** From the jar (dir == null) or from a directory of .lua files. */
@@ -46,7 +55,13 @@ public final class Scripts {
     }
 
     public Lua[] all() {
-        return new Lua[] {setLinkedPod, trySetLinkedPod, setLinkedPodIfAbsent, removeLinkedPod, setPodLoad, readPodLoads};
+        Lua[] six = {setLinkedPod, trySetLinkedPod, setLinkedPodIfAbsent, removeLinkedPod, setPodLoad, readPodLoads};
+        if (getLinkedPod == null) {
+            return six;
+        }
+        Lua[] seven = java.util.Arrays.copyOf(six, 7);
+        seven[6] = getLinkedPod;
+        return seven;
     }
 
     /** The first line of every script: the pod id range, as in the Rust core. */

@@ -401,6 +401,12 @@ public final class StatefulRedis implements AutoCloseable {
         } catch (HarnessException e) {
             return fail(e);
         }
+        if (scripts.getLinkedPod != null) {
+            // A scripts directory with get_linked_pod.lua: read through it, as the Java
+            // version does (its statefulGetLink.lua), for the server-cost comparison.
+            return this.<String>eval(scripts.getLinkedPod, ScriptOutputType.VALUE, new String[] {link})
+                    .thenApply(value -> parsePod(link, value));
+        }
         return namingKey(link, redis.get(link).toCompletableFuture()).thenApply(value -> parsePod(link, value));
     }
 

@@ -1,0 +1,1 @@
+-- No shared helpers: the Java version's scripts check nothing (see README.md).

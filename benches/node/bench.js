@@ -24,7 +24,9 @@ const path = require('node:path')
 
 const REPO = path.join(__dirname, '..', '..')
 const Redis = require('ioredis')
-const sr = require(path.join(REPO, 'bindings', 'node'))
+// Loaded on first use, so the peers run without the addon built.
+let srModule = null
+const sr = () => (srModule ||= require(path.join(REPO, 'bindings', 'node')))
 
 const args = process.argv.slice(2)
 const opt = (name, fallback) => {
@@ -70,7 +72,7 @@ function groupByPod(uids, values) {
 }
 
 async function ours(url) {
-  const x = await sr.Executor.connect({ url, commandTimeoutMs: 5000 })
+  const x = await sr().Executor.connect({ url, commandTimeoutMs: 5000 })
   return {
     get: (u, svc) => x.getLinkedPod(NS, u, svc),
     set: (u, svc, pod, persist) => x.setLinkedPod(NS, u, svc, pod, persist),

@@ -16,6 +16,11 @@ interleaved; the table shows medians (ops/s, p50, p99 of per-call latency).
 
     pip install ./bindings/python redis hiredis valkey-glide valkey-glide-sync
     python3 benches/python_clients.py [--rounds 3] [--duration 5] [--json out.json]
+
+One contender run of benches/contenders.py (its server, its data set; one JSON line):
+
+    python3 benches/python_clients.py --worker --url redis://127.0.0.1:6399 --no-prepare \
+        --client redis-py --mode asyncio --concurrency 64 --workload mixed --duration 5
 """
 
 import argparse

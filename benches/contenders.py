@@ -384,7 +384,7 @@ def main() -> None:
             subprocess.run(NEEDS[key].build, shell=True, cwd=ROOT, check=True)
     missing = {k for c in chosen for k in c.needs if not NEEDS[k].ok()}
     if missing and args.build:
-        for k in sorted(missing):
+        for k in [k for k in NEEDS if k in missing]:  # in NEEDS order: the C library before the C program
             print(f"# building {NEEDS[k].what}: {NEEDS[k].build}", file=sys.stderr)
             subprocess.run(NEEDS[k].build, shell=True, cwd=ROOT, check=True)
         missing = {k for k in missing if not NEEDS[k].ok()}

@@ -155,9 +155,9 @@ def c_abi(c: int) -> Callable[[str, float, float], List[str]]:
     return lambda url, d, w: [C_BENCH, url, str(c), str(d), str(w)]
 
 
-def go_redis(c: int) -> Callable[[str, float, float], List[str]]:
+def go_redis(c: int, schema: str = "default") -> Callable[[str, float, float], List[str]]:
     return lambda url, d, w: [GO_BENCH, "--url", url, "--concurrency", str(c), "--duration-s", str(d),
-                              "--warmup-s", str(w), "--scripts-dir",
+                              "--warmup-s", str(w), "--schema", schema, "--scripts-dir",
                               os.path.join(ROOT, "core", "src", "scripts")]
 
 
@@ -192,6 +192,10 @@ def contenders() -> List[Contender]:
             Contender(f"java-as-shipped-{c}", "Java", c, "loops", "java-tuned-" + str(c), ["cli", "jar"],
                       java("as-shipped", c)),
             Contender(f"go-redis-{c}", "Go", c, "goroutines", None, ["cli", "go"], go_redis(c)),
+            # The same on the Java version's keys (link and index in two hash slots);
+            # its data set is written by the CLI with --key-schema java.
+            Contender(f"go-redis-java-keys-{c}", "Go", c, "goroutines", f"go-redis-{c}", ["cli", "go"],
+                      go_redis(c, "java"), schema="java"),
             Contender(f"node-{c}", "Node", c, "in flight", f"ioredis-{c}", ["cli", "npm", "addon"],
                       node("stateful-redis", c)),
             Contender(f"ioredis-{c}", "Node", c, "in flight", None, ["cli", "npm"], node("ioredis", c)),
@@ -259,10 +263,10 @@ def core_script_shas() -> Dict[str, str]:
             for n in ("set_linked_pod", "set_linked_pod_if_absent", "remove_linked_pod")}
 
 
-def prepare(url: str, port: int) -> None:
+def prepare(url: str, port: int, schema: str = "default") -> None:
     """FLUSHDB, then the CLI's data set (its prepare, then a 0.05 s run of GET)."""
     redis_cli(port, "FLUSHDB")
-    run_child([CLI, "--url", url, "bench", "--workload", "get", "--concurrency", "1", "--duration-s",
+    run_child([CLI, "--url", url, "--key-schema", schema, "bench", "--workload", "get", "--concurrency", "1", "--duration-s",
                "0.05", "--warmup-s", "0", "--json", "--progress", "never"], timeout=300)
 
 
@@ -435,7 +439,7 @@ def main() -> None:
             k = rnd * max(1, len(chosen) // max(1, args.rounds)) % len(chosen)
             order = chosen[k:] + chosen[:k]
             for c in order:
-                prepare(url, port)
+                prepare(url, port, c.schema)
                 exists_reply = redis_cli(port, "SCRIPT", "EXISTS", *shas.values()).split()
                 if exists_reply != ["1"] * len(shas):
                     sys.exit(f"the peers' script text is not the core's (SCRIPT EXISTS {exists_reply}): "

@@ -451,6 +451,8 @@ def main() -> None:
                                                      timeout=args.duration * 10 + 120)
                     d = last_json(text)
                 except (RuntimeError, ValueError) as e:
+                    # Recorded (the table lists failed runs), and not retried: a retry
+                    # would run out of the round's order.
                     print(f"# round {rnd + 1} {c.name}: FAILED {e}", file=sys.stderr)
                     runs.append({"contender": c.name, "round": rnd, "failed": str(e)[-500:]})
                     continue

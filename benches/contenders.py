@@ -551,6 +551,14 @@ def table(chosen: List[Contender], runs: List[Dict], skipped, args, started, ver
             f"{m['client_cpu_us_per_op']:.1f} | {m['server_cpu_us_per_op']:.1f} | {num(m['evalsha'])} | "
             f"{num(m['eval'])} | {num(m['mget'])} | {num(m['get'])} | {m['errors']} | "
             f"{', '.join(f'{x:,.0f}' for x in m['all'])} |")
+    loop = {c.name: [r["extra"]["loop_delay_p99_ms"] for r in ok
+                     if r["contender"] == c.name and "loop_delay_p99_ms" in r["extra"]] for c in chosen}
+    loop = {k: v for k, v in loop.items() if v}
+    if loop:
+        lines += ["", "Node event-loop delay over the window (perf_hooks.monitorEventLoopDelay, 10 ms "
+                  "resolution: 10 ms is an idle loop), p99 in ms, median of the rounds (each round): "
+                  + "; ".join(f"{k} {statistics.median(v):.1f} ({', '.join(f'{x:.1f}' for x in v)})"
+                              for k, v in loop.items()) + "."]
     failed = [r for r in runs if "failed" in r]
     if failed:
         lines += ["", "Failed runs: " + "; ".join(f"{r['contender']} (round {r['round'] + 1})" for r in failed)]

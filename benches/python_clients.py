@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -423,6 +424,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     med = {k: {f: statistics.median(r[f] for r in v) for f in ("ops_per_s", "p50_us", "p99_us")}
            for k, v in results.items()}

@@ -16,6 +16,11 @@ interleaved; the table shows medians (ops/s, p50, p99 of per-call latency).
 
     pip install ./bindings/python redis hiredis valkey-glide valkey-glide-sync
     python3 benches/python_clients.py [--rounds 3] [--duration 5] [--json out.json]
+
+One contender run of benches/contenders.py (its server, its data set; one JSON line):
+
+    python3 benches/python_clients.py --worker --url redis://127.0.0.1:6399 --no-prepare \
+        --client redis-py --mode asyncio --concurrency 64 --workload mixed --duration 5
 """
 
 import argparse
@@ -24,6 +29,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -45,9 +51,20 @@ MODES = [("sync", 1), ("sync", 8), ("asyncio", 64)]
 WORKLOADS = ["mixed", "batch"]
 
 
+# The largest pod id (core/src/validate.rs, MAX_POD = i32::MAX): the first line of
+# every script the core sends. benches/contenders.py checks with SCRIPT EXISTS that
+# the text built here has the SHA1 of the core's.
+MAX_POD = 2147483647
+HOST = "127.0.0.1"
+
+
 def script_source(name: str) -> str:
-    with open(os.path.join(SCRIPTS, name + ".lua"), encoding="utf-8") as f:
-        return f.read()
+    """The script as the core sends it (core/src/scripts.rs): the MAX_POD line,
+    prelude.lua, a newline and the script's file."""
+    def read(file: str) -> str:
+        with open(os.path.join(SCRIPTS, file), encoding="utf-8") as f:
+            return f.read()
+    return "local MAX_POD = '%d'\n" % MAX_POD + read("prelude.lua") + "\n" + read(name + ".lua")
 
 
 def sha1(text: str) -> str:
@@ -100,7 +117,7 @@ class Shas:
 
 def sync_ours(port: int) -> Callable[[Tuple[Any, ...]], Any]:
     import stateful_redis
-    ex = stateful_redis.Executor(url=f"redis://127.0.0.1:{port}")
+    ex = stateful_redis.Executor(url=f"redis://{HOST}:{port}")
 
     def call(op: Tuple[Any, ...]) -> Any:
         kind = op[0]
@@ -126,7 +143,7 @@ def group(uids: List[str], values: List[Any]) -> Dict[int, List[str]]:
 
 def sync_redispy(port: int) -> Callable[[Tuple[Any, ...]], Any]:
     import redis
-    r = redis.Redis(host="127.0.0.1", port=port)
+    r = redis.Redis(host=HOST, port=port)
 
     def call(op: Tuple[Any, ...]) -> Any:
         kind = op[0]
@@ -149,7 +166,7 @@ def glide_scripts(module: Any) -> Dict[str, Any]:
 
 def sync_glide(port: int) -> Callable[[Tuple[Any, ...]], Any]:
     import glide_sync as g
-    client = g.GlideClient.create(g.GlideClientConfiguration([g.NodeAddress("127.0.0.1", port)]))
+    client = g.GlideClient.create(g.GlideClientConfiguration([g.NodeAddress(HOST, port)]))
     s = glide_scripts(g)
 
     def call(op: Tuple[Any, ...]) -> Any:
@@ -169,7 +186,7 @@ def sync_glide(port: int) -> Callable[[Tuple[Any, ...]], Any]:
 
 async def async_ours(port: int) -> Callable[[Tuple[Any, ...]], Any]:
     import stateful_redis
-    ex = await stateful_redis.AsyncExecutor.connect(url=f"redis://127.0.0.1:{port}")
+    ex = await stateful_redis.AsyncExecutor.connect(url=f"redis://{HOST}:{port}")
 
     def call(op: Tuple[Any, ...]) -> Any:
         kind = op[0]
@@ -187,7 +204,7 @@ async def async_ours(port: int) -> Callable[[Tuple[Any, ...]], Any]:
 
 async def async_redispy(port: int) -> Callable[[Tuple[Any, ...]], Any]:
     import redis.asyncio as aredis
-    r = aredis.Redis(host="127.0.0.1", port=port)
+    r = aredis.Redis(host=HOST, port=port)
 
     async def call(op: Tuple[Any, ...]) -> Any:
         kind = op[0]
@@ -205,7 +222,7 @@ async def async_redispy(port: int) -> Callable[[Tuple[Any, ...]], Any]:
 
 async def async_glide(port: int) -> Callable[[Tuple[Any, ...]], Any]:
     import glide as g
-    client = await g.GlideClient.create(g.GlideClientConfiguration([g.NodeAddress("127.0.0.1", port)]))
+    client = await g.GlideClient.create(g.GlideClientConfiguration([g.NodeAddress(HOST, port)]))
     s = glide_scripts(g)
 
     async def call(op: Tuple[Any, ...]) -> Any:
@@ -232,7 +249,7 @@ ASYNC = {"stateful_redis": async_ours, "redis-py": async_redispy, "valkey-glide"
 def prepare(port: int) -> None:
     """FLUSHDB, load the scripts, link half of the (uid, service) pairs."""
     import redis
-    r = redis.Redis(host="127.0.0.1", port=port)
+    r = redis.Redis(host=HOST, port=port)
     r.flushdb()
     for name in ("set_linked_pod", "set_linked_pod_if_absent", "remove_linked_pod"):
         r.script_load(script_source(name))
@@ -260,7 +277,7 @@ def summarize(latencies: List[int], ops: int, elapsed: float) -> Dict[str, float
 
 def run_sync(client: str, port: int, threads: int, workload: str, duration: float) -> Dict[str, float]:
     call = SYNC[client](port)
-    plans = [plan(100 + t, 50_000, workload) for t in range(threads)]
+    plans = [plan(100 + t, max(5_000, 50_000 // threads), workload) for t in range(threads)]
     for op in plans[0][:200]:  # warm-up
         call(op)
     lat: List[List[int]] = [[] for _ in range(threads)]
@@ -294,7 +311,7 @@ def run_sync(client: str, port: int, threads: int, workload: str, duration: floa
 def run_async(client: str, port: int, tasks: int, workload: str, duration: float) -> Dict[str, float]:
     async def main() -> Dict[str, float]:
         call = await ASYNC[client](port)
-        plans = [plan(100 + t, 5_000, workload) for t in range(tasks)]
+        plans = [plan(100 + t, max(1_000, 50_000 // tasks), workload) for t in range(tasks)]
         for op in plans[0][:200]:
             await call(op)
         lat: List[int] = []
@@ -317,7 +334,14 @@ def run_async(client: str, port: int, tasks: int, workload: str, duration: float
 
 
 def worker_main(args: argparse.Namespace) -> None:
-    prepare(args.port)
+    global HOST
+    if args.url:
+        # One contender of benches/contenders.py: its server, its data set.
+        from urllib.parse import urlparse
+        u = urlparse(args.url)
+        HOST, args.port = u.hostname or "127.0.0.1", u.port or 6379
+    if not args.no_prepare:
+        prepare(args.port)
     if args.mode == "sync":
         result = run_sync(args.client, args.port, args.concurrency, args.workload, args.duration)
     else:
@@ -357,6 +381,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int)
     ap.add_argument("--workload")
     ap.add_argument("--port", type=int)
+    ap.add_argument("--url", help="with --worker: the server (instead of --port)")
+    ap.add_argument("--no-prepare", action="store_true",
+                    help="with --worker: keep the server's data set (the caller wrote it)")
     args = ap.parse_args()
     if args.worker:
         worker_main(args)
@@ -397,6 +424,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     med = {k: {f: statistics.median(r[f] for r in v) for f in ("ops_per_s", "p50_us", "p99_us")}
            for k, v in results.items()}

@@ -13,6 +13,9 @@
 // Usage (run.sh does the pinning): taskset -c 1 node bench.js [--seconds 5]
 //   [--runs 3] [--clients stateful-redis,ioredis,glide] [--json out.json]
 // redis-server is started here pinned to CPU 0 (taskset -c 0).
+// One contender run of benches/contenders.py (no server started, no prefill):
+//   node bench.js --url URL --client ioredis --inflight 64 --seconds 5 --workloads mix
+//     --ns bench:region:logic
 const { spawn, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const net = require('node:net')
@@ -21,7 +24,9 @@ const path = require('node:path')
 
 const REPO = path.join(__dirname, '..', '..')
 const Redis = require('ioredis')
-const sr = require(path.join(REPO, 'bindings', 'node'))
+// Loaded on first use, so the peers run without the addon built.
+let srModule = null
+const sr = () => (srModule ||= require(path.join(REPO, 'bindings', 'node')))
 
 const args = process.argv.slice(2)
 const opt = (name, fallback) => {
@@ -35,7 +40,7 @@ const WORKLOADS = opt('workloads', 'mix,batch').split(',')
 const INFLIGHT = opt('inflight', '1,64').split(',').map(Number)
 const JSON_OUT = opt('json', null)
 
-const NS = 'bench:eu:logic'
+const NS = opt('ns', 'bench:eu:logic')
 const UIDS = 10_000
 const SVCS = ['svc0', 'svc1', 'svc2', 'svc3']
 const PODS = 32
@@ -44,8 +49,13 @@ const uid = (i) => `u${i}`
 const linkKey = (u, svc) => `sf:{${NS}:lk:${u}}${svc}`
 const indexKey = (u) => `sf:{${NS}:lk:${u}}`
 
+// Each script as the core sends it (core/src/scripts.rs): the MAX_POD line (MAX_POD =
+// i32::MAX in core/src/validate.rs), prelude.lua, a newline and the script's file.
+// benches/contenders.py checks with SCRIPT EXISTS that the SHA1 is the core's.
+const MAX_POD = '2147483647'
+const readScript = (file) => fs.readFileSync(path.join(REPO, 'core', 'src', 'scripts', file), 'utf8')
 const SCRIPTS = Object.fromEntries(['set_linked_pod', 'set_linked_pod_if_absent', 'remove_linked_pod'].map(
-  (name) => [name, fs.readFileSync(path.join(REPO, 'core', 'src', 'scripts', `${name}.lua`), 'utf8')]
+  (name) => [name, `local MAX_POD = '${MAX_POD}'\n${readScript('prelude.lua')}\n${readScript(`${name}.lua`)}`]
 ))
 
 // ----- the three clients, same operations --------------------------------------
@@ -62,7 +72,7 @@ function groupByPod(uids, values) {
 }
 
 async function ours(url) {
-  const x = await sr.Executor.connect({ url, commandTimeoutMs: 5000 })
+  const x = await sr().Executor.connect({ url, commandTimeoutMs: 5000 })
   return {
     get: (u, svc) => x.getLinkedPod(NS, u, svc),
     set: (u, svc, pod, persist) => x.setLinkedPod(NS, u, svc, pod, persist),
@@ -73,8 +83,8 @@ async function ours(url) {
   }
 }
 
-async function ioredis(port) {
-  const r = new Redis(port, '127.0.0.1', { enableAutoPipelining: false })
+async function ioredis(port, host = '127.0.0.1') {
+  const r = new Redis(port, host, { enableAutoPipelining: false })
   const sha = {}
   for (const [name, source] of Object.entries(SCRIPTS)) sha[name] = await r.script('LOAD', source)
   const pod = (v) => (v === null ? null : Number(v))
@@ -88,9 +98,9 @@ async function ioredis(port) {
   }
 }
 
-async function glide(port) {
+async function glide(port, host = '127.0.0.1') {
   const { GlideClient, Script } = require('@valkey/valkey-glide')
-  const c = await GlideClient.createClient({ addresses: [{ host: '127.0.0.1', port }], requestTimeout: 5000 })
+  const c = await GlideClient.createClient({ addresses: [{ host, port }], requestTimeout: 5000 })
   const scripts = Object.fromEntries(Object.entries(SCRIPTS).map(([name, source]) => [name, new Script(source)]))
   const pod = (v) => (v === null ? null : Number(v))
   const run = (name, u, svc, a, b) => c.invokeScript(scripts[name], { keys: [linkKey(u, svc), indexKey(u)], args: [svc, String(a), String(b)] })
@@ -302,7 +312,38 @@ function markdown(meta, results) {
   return lines.join('\n')
 }
 
-main().catch((e) => {
+// One contender of benches/contenders.py: `--url URL --client NAME --inflight N
+// --seconds S` runs that client once against the server as the caller prepared it (no
+// FLUSHDB, no prefill): 1 s warm-up, then the window; prints one JSON line, with the
+// event-loop delay (perf_hooks) over the window.
+async function single() {
+  const url = new URL(opt('url'))
+  const host = url.hostname
+  const port = Number(url.port || 6379)
+  const name = opt('client', 'stateful-redis')
+  const makers = {
+    'stateful-redis': () => ours(`redis://${host}:${port}`),
+    ioredis: () => ioredis(port, host),
+    glide: () => glide(port, host),
+  }
+  if (!makers[name]) throw new Error(`unknown client ${name}`)
+  const inflight = INFLIGHT[0]
+  const workload = WORKLOADS[0]
+  const client = await makers[name]()
+  await measure(client, workload, inflight, Number(opt('warmup', '1')), 7)
+  const { monitorEventLoopDelay } = require('node:perf_hooks')
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  const r = await measure(client, workload, inflight, SECONDS, 1000)
+  loop.disable()
+  client.close()
+  console.log(JSON.stringify({
+    impl: name, concurrency: inflight, ...r,
+    loop_delay_p50_ms: loop.percentile(50) / 1e6, loop_delay_p99_ms: loop.percentile(99) / 1e6,
+  }))
+}
+
+;(opt('url', null) ? single() : main()).catch((e) => {
   console.error(e)
   process.exit(1)
 })

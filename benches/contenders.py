@@ -286,7 +286,8 @@ def cli_run(url: str, pin1: List[str], extra: List[str], d: float, w: float, sta
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv} failed")
     d_ = last_json(text)
-    srv = stats.delta()
+    workload = extra[extra.index("--workload") + 1] if "--workload" in extra else "mixed"
+    srv = stats.delta(workload)
     ops_all = max(1, srv["ops"])
     return {"ops_per_s": d_["ops_per_s"], "p50_us": d_["p50_us"], "p99_us": d_["p99_us"],
             "errors": d_.get("errors", 0), "peak_rss_mib": ru.ru_maxrss / 1024,
@@ -456,7 +457,7 @@ def main() -> None:
                     print(f"# round {rnd + 1} {c.name}: FAILED {e}", file=sys.stderr)
                     runs.append({"contender": c.name, "round": rnd, "failed": str(e)[-500:]})
                     continue
-                srv = stats.delta()
+                srv = stats.delta("mixed")
                 cmds = srv["commands"]
                 ops_all = max(1, srv["ops"])
                 rec = {

@@ -31,42 +31,15 @@ and the event loop). The commands a script runs appear there too (their time is
 also inside the script's EVALSHA time): `inner` marks them in the tables.
 """
 
-import os
-import subprocess
+from server_stats import commandstats, process_cpu_s, redis_cli as cli
 
 ADMIN = ("hello", "client", "script", "info", "config", "ping", "command", "select", "auth")
-TICK = os.sysconf("SC_CLK_TCK")
 # Commands a client sends as one operation and no script runs.
 TOP_LEVEL = ("evalsha", "eval", "mget")
 # Share of those commands in a workload's mix: with plain GET reads, and with
 # reads through a script (see the module doc); and the share of MGET.
 SCRIPT_SHARE = {"mixed": (0.6, 1.0), "set": (1.0, 1.0), "get": (0.0, 1.0)}
 MGET_SHARE = {"mixed": 0.1, "set": 0.0, "get": 0.0}
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port), *args], check=True,
-                          capture_output=True, text=True).stdout
-
-
-def process_cpu_s(pid):
-    """utime + stime of a process, in seconds (clock ticks of /proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # fields[0] is the state (field 3 of the file): utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def commandstats(port):
-    """{command: (calls, usec)} from INFO commandstats."""
-    out = {}
-    for line in cli(port, "INFO", "commandstats").splitlines():
-        if not line.startswith("cmdstat_"):
-            continue
-        name, rest = line[len("cmdstat_"):].split(":", 1)
-        kv = dict(p.split("=", 1) for p in rest.strip().split(","))
-        out[name] = (int(kv["calls"]), int(kv["usec"]))
-    return out
 
 
 def count_ops(calls, workload):
@@ -100,7 +73,8 @@ class ServerCost:
 
     def stop(self, workload):
         cpu = process_cpu_s(self.pid) - self.cpu0
-        stats = commandstats(self.port)
+        stats = {name: (int(v["calls"]), int(v["usec"]))
+                 for name, v in commandstats(self.port).items()}
         calls = {name: c for name, (c, _) in stats.items()}
         ops, exact = count_ops(calls, workload)
         # Time inside the commands the clients sent (a script's own commands are

@@ -82,10 +82,11 @@ impl Lazy {
 impl PyAsyncExecutor {
     fn new_lazy(options: Option<&Bound<'_, PyDict>>) -> PyResult<PyAsyncExecutor> {
         let config = config_from_kwargs(options)?;
+        let monitor = Executor::monitor_for(&config).map_err(|e| e.into_py_err())?;
         Ok(PyAsyncExecutor {
             lazy: Lazy {
                 config,
-                monitor: Arc::new(Monitor::new()),
+                monitor: Arc::new(monitor),
                 executor: Arc::new(tokio::sync::OnceCell::new()),
                 closed: Arc::new(AtomicBool::new(false)),
             },

@@ -500,6 +500,42 @@ async fn every_metric_the_dashboard_queries_is_exported() {
             "{name} is in the exposition"
         );
     }
+    // Every selector of every query (panels and variables) filters on the
+    // `job` and `instance` variables, which the dashboard defines.
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    for var in ["job", "instance", "operation"] {
+        assert!(
+            variables.contains(&var),
+            "no ${var} variable: {variables:?}"
+        );
+    }
+    for expr in &exprs {
+        let mut rest = expr.as_str();
+        while let Some(i) = rest.find("stateful_redis_") {
+            let name_len = rest[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len() - i);
+            let after = &rest[i + name_len..];
+            let selector = after
+                .strip_prefix('{')
+                .and_then(|s| s.split_once('}'))
+                .map(|(inner, _)| inner)
+                .unwrap_or("");
+            let is_job_variable = expr.ends_with(", job)") && selector.is_empty();
+            if !is_job_variable {
+                let instance_ok =
+                    selector.contains("instance=~\"$instance\"") || expr.ends_with(", instance)");
+                assert!(selector.contains("job=~\"$job\""), "{expr}: no $job filter");
+                assert!(instance_ok, "{expr}: no $instance filter");
+            }
+            rest = after;
+        }
+    }
     // And the dashboard covers rate, errors, duration, pool and alerts.
     for needle in [
         "stateful_redis_operations_total",

@@ -197,6 +197,15 @@ with_python_operations!(async_executor_methods! {
         monitor::metrics_prometheus(py, &self.lazy.monitor)
     }
 
+    /// The metric families of the Prometheus exposition (const labels of the
+    /// option ``metrics_labels`` included) as a list of dicts ``{name, type,
+    /// help, samples: [{name, labels, value}]}``: what
+    /// ``stateful_redis.prometheus.StatefulRedisCollector`` hands to
+    /// ``prometheus_client``.
+    fn metrics_families(&self, py: Python<'_>) -> Json {
+        monitor::metrics_families(py, &self.lazy.monitor)
+    }
+
     /// Starts a new measurement period; returns the final snapshot of the last one.
     fn reset_metrics(&self, py: Python<'_>) -> Json {
         monitor::reset_metrics(py, &self.lazy.monitor)

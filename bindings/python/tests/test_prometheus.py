@@ -70,6 +70,10 @@ def test_two_executors_in_one_registry(url: str) -> None:
         # One collector per registry: a second one of the same families is refused.
         with pytest.raises(ValueError, match="Duplicated"):
             registry.register(StatefulRedisCollector(orders))
+        # A closed executor leaves the scrape; the other stays.
+        billing.close()
+        labels = {l["executor"] for samples in scrape(registry).values() for _, l, _ in samples}
+        assert labels == {"orders"}
     finally:
         orders.close()
         billing.close()

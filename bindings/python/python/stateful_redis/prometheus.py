@@ -29,6 +29,9 @@ __all__ = ["StatefulRedisCollector"]
 
 
 class _HasFamilies(Protocol):
+    @property
+    def closed(self) -> bool: ...
+
     def metrics_families(self) -> List[MetricFamily]: ...
 
 
@@ -62,12 +65,16 @@ class StatefulRedisCollector:
 
     def describe(self) -> Iterator[Metric]:
         """The families (without samples): the registry checks names with them."""
+        # Read even from a closed executor: the names are the same.
         return (_metric(f) for f in self._executors[0].metrics_families())
 
     def collect(self) -> Iterator[Metric]:
-        """Every family once, with the samples of every executor."""
+        """Every family once, with the samples of every open executor (a closed
+        one is left out, as in Node's ``registerMetrics``)."""
         families: Dict[str, Metric] = {}
         for executor in self._executors:
+            if executor.closed:
+                continue
             for family in executor.metrics_families():
                 metric = families.get(family["name"])
                 if metric is None:

@@ -71,16 +71,18 @@ async function registerMetrics(executors, options = {}) {
         const family = families.find((f) => f.name === name)
         for (const s of family?.samples ?? []) {
           // A sample named as its family takes the name the registry gives the
-          // family (prom-client adds `_total` to counters in OpenMetrics).
+          // family: an OpenMetrics registry renames a counter to its name without
+          // `_total` (this.name) and adds `_total` to its samples.
           values.push(s.name === name ? { labels: s.labels, value: s.value } : { metricName: s.name, labels: s.labels, value: s.value })
         }
       }
-      return { name, help, type, aggregator: 'sum', values }
+      return { name: this.name, help, type, aggregator: 'sum', values }
     },
     // registry.resetMetrics() leaves the executors' periods alone: an
     // executor's own resetMetrics() starts a new one.
     reset() {},
   }))
+  const names = metrics.map((m) => m.name)
   for (const metric of metrics) {
     if (registry.getSingleMetric(metric.name)) {
       throw new TypeError(`registerMetrics: ${metric.name} is already registered in this registry`)
@@ -88,9 +90,10 @@ async function registerMetrics(executors, options = {}) {
   }
   for (const metric of metrics) registry.registerMetric(metric)
   return function unregister() {
-    for (const metric of metrics) {
-      if (registry.getSingleMetric(metric.name) === metric) registry.removeSingleMetric(metric.name)
-    }
+    // By the names registered (an OpenMetrics registry renames counters).
+    metrics.forEach((metric, i) => {
+      if (registry.getSingleMetric(names[i]) === metric) registry.removeSingleMetric(names[i])
+    })
   }
 }
 

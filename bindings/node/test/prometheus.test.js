@@ -82,6 +82,18 @@ test('registerMetrics', async (t) => {
     assert.match(await registry.metrics(), /app_requests_total 1/)
   })
 
+  await t.test('an OpenMetrics registry', async () => {
+    const registry = new client.Registry(client.Registry.OPENMETRICS_CONTENT_TYPE)
+    const unregister = await sr.registerMetrics(orders, { registry })
+    const text = await registry.metrics()
+    assert.match(text, /^# TYPE stateful_redis_operations counter$/m)
+    assert.match(text, /^stateful_redis_operations_total\{operation="set_linked_pod",executor="orders"\} 3$/m)
+    assert.match(text, /^stateful_redis_operation_duration_seconds_count\{operation="set_linked_pod",executor="orders"\} 3$/m)
+    assert.doesNotMatch(text, /_total_total/)
+    unregister()
+    assert.doesNotMatch(await registry.metrics(), /stateful_redis_/)
+  })
+
   await t.test('a closed executor leaves the scrape', async () => {
     const registry = new client.Registry()
     const third = await sr.Executor.connect({ url: h.server.url, metricsLabels: { executor: 'third' } })

@@ -18,7 +18,9 @@
 //! Counters restart from zero after `reset_metrics()`, which Prometheus's `rate()`
 //! treats as a counter reset.
 
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -75,15 +77,18 @@ const DURATION_SUM: &str = "stateful_redis_operation_duration_seconds_sum";
 const DURATION_COUNT: &str = "stateful_redis_operation_duration_seconds_count";
 
 /// Labels of one sample, in order: the series' own (`operation`, `code`, `le`,
-/// `version`), then the const labels. Serialized as a JSON object.
+/// `version`), then the const labels. Serialized as a JSON object. Names and
+/// values are shared (`Arc<str>`): a few dozen distinct strings make the ~2,000
+/// labels of an exposition, so one is allocated once per exposition, not once
+/// per sample.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Labels(pub Vec<(String, String)>);
+pub struct Labels(pub Vec<(Arc<str>, Arc<str>)>);
 
 impl Serialize for Labels {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
+            map.serialize_entry(&**k, &**v)?;
         }
         map.end()
     }
@@ -110,12 +115,23 @@ pub struct MetricFamily {
 }
 
 /// Builds the families, adding `const_labels` to every sample.
-struct Builder<'a> {
+struct Builder {
     families: Vec<MetricFamily>,
-    const_labels: &'a [(String, String)],
+    const_labels: Vec<(Arc<str>, Arc<str>)>,
+    /// Each distinct label name or value, allocated once.
+    strings: HashMap<String, Arc<str>>,
 }
 
-impl Builder<'_> {
+impl Builder {
+    fn shared(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = text.into();
+        self.strings.insert(text.to_string(), shared.clone());
+        shared
+    }
+
     fn family(&mut self, name: &'static str, kind: &'static str, help: &'static str) {
         self.families.push(MetricFamily {
             name,
@@ -128,8 +144,11 @@ impl Builder<'_> {
     /// A sample of the last family, with its own labels.
     fn sample(&mut self, name: &'static str, own: &[(&str, &str)], value: f64) {
         let mut labels = Vec::with_capacity(own.len() + self.const_labels.len());
-        labels.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        labels.extend_from_slice(self.const_labels);
+        for (k, v) in own {
+            let pair = (self.shared(k), self.shared(v));
+            labels.push(pair);
+        }
+        labels.extend_from_slice(&self.const_labels);
         let family = self.families.last_mut().expect("a family first");
         family.samples.push(MetricSample {
             name,
@@ -149,7 +168,11 @@ impl Builder<'_> {
 pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<MetricFamily> {
     let mut b = Builder {
         families: Vec::with_capacity(FAMILIES.len()),
-        const_labels,
+        const_labels: const_labels
+            .iter()
+            .map(|(k, v)| (Arc::from(k.as_str()), Arc::from(v.as_str())))
+            .collect(),
+        strings: HashMap::with_capacity(128),
     };
     b.family(
         "stateful_redis_build_info",

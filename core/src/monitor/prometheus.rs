@@ -18,7 +18,6 @@
 //! Counters restart from zero after `reset_metrics()`, which Prometheus's `rate()`
 //! treats as a counter reset.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -118,20 +117,9 @@ pub struct MetricFamily {
 struct Builder {
     families: Vec<MetricFamily>,
     const_labels: Vec<(Arc<str>, Arc<str>)>,
-    /// Each distinct label name or value, allocated once.
-    strings: HashMap<String, Arc<str>>,
 }
 
 impl Builder {
-    fn shared(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.strings.get(text) {
-            return shared.clone();
-        }
-        let shared: Arc<str> = text.into();
-        self.strings.insert(text.to_string(), shared.clone());
-        shared
-    }
-
     fn family(&mut self, name: &'static str, kind: &'static str, help: &'static str) {
         self.families.push(MetricFamily {
             name,
@@ -142,12 +130,9 @@ impl Builder {
     }
 
     /// A sample of the last family, with its own labels.
-    fn sample(&mut self, name: &'static str, own: &[(&str, &str)], value: f64) {
+    fn sample(&mut self, name: &'static str, own: &[(&Arc<str>, &Arc<str>)], value: f64) {
         let mut labels = Vec::with_capacity(own.len() + self.const_labels.len());
-        for (k, v) in own {
-            let pair = (self.shared(k), self.shared(v));
-            labels.push(pair);
-        }
+        labels.extend(own.iter().map(|(k, v)| (Arc::clone(k), Arc::clone(v))));
         labels.extend_from_slice(&self.const_labels);
         let family = self.families.last_mut().expect("a family first");
         family.samples.push(MetricSample {
@@ -172,8 +157,18 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
             .iter()
             .map(|(k, v)| (Arc::from(k.as_str()), Arc::from(v.as_str())))
             .collect(),
-        strings: HashMap::with_capacity(128),
     };
+    // Each label name and value once (the samples share them).
+    let text = |s: &str| -> Arc<str> { Arc::from(s) };
+    let (operation, code, le) = (text("operation"), text("code"), text("le"));
+    let les: Vec<Arc<str>> = BUCKETS_LE
+        .iter()
+        .chain(&["+Inf"])
+        .map(|l| text(l))
+        .collect();
+    let codes: Vec<Arc<str>> = ErrorCode::ALL.iter().map(|c| text(c.as_str())).collect();
+    let application = text("APPLICATION");
+    let ops: Vec<Arc<str>> = r.slots.iter().map(|s| text(&s.name)).collect();
     b.family(
         "stateful_redis_build_info",
         "gauge",
@@ -181,7 +176,7 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
     );
     b.sample(
         "stateful_redis_build_info",
-        &[("version", env!("CARGO_PKG_VERSION"))],
+        &[(&text("version"), &text(env!("CARGO_PKG_VERSION")))],
         1.0,
     );
     b.single(
@@ -202,10 +197,10 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
         "counter",
         "Completed calls by operation (failed ones included).",
     );
-    for s in &r.slots {
+    for (s, op) in r.slots.iter().zip(&ops) {
         b.sample(
             "stateful_redis_operations_total",
-            &[("operation", &s.name)],
+            &[(&operation, op)],
             s.latency.count as f64,
         );
     }
@@ -215,14 +210,14 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
         "counter",
         "Failed calls by operation and error code (code \"APPLICATION\" for record_operation failures).",
     );
-    for s in &r.slots {
+    for (s, op) in r.slots.iter().zip(&ops) {
         let mut coded = 0;
-        for (c, n) in ErrorCode::ALL.iter().zip(s.errors_by_code) {
+        for (c, n) in codes.iter().zip(s.errors_by_code) {
             if n > 0 {
                 coded += n;
                 b.sample(
                     "stateful_redis_operation_errors_total",
-                    &[("operation", &s.name), ("code", c.as_str())],
+                    &[(&operation, op), (&code, c)],
                     n as f64,
                 );
             }
@@ -230,7 +225,7 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
         if s.errors > coded {
             b.sample(
                 "stateful_redis_operation_errors_total",
-                &[("operation", &s.name), ("code", "APPLICATION")],
+                &[(&operation, op), (&code, &application)],
                 (s.errors - coded) as f64,
             );
         }
@@ -241,27 +236,20 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
         "histogram",
         "Duration of calls by operation, in seconds.",
     );
-    for s in &r.slots {
+    for (s, op) in r.slots.iter().zip(&ops) {
         let cumulative = s.latency.cumulative_at(&BUCKETS_NANOS);
-        for (le, n) in BUCKETS_LE.iter().zip(cumulative) {
-            b.sample(
-                DURATION_BUCKET,
-                &[("operation", &s.name), ("le", le)],
-                n as f64,
-            );
-        }
         let count = s.latency.count as f64;
-        b.sample(
-            DURATION_BUCKET,
-            &[("operation", &s.name), ("le", "+Inf")],
-            count,
-        );
+        // The +Inf bucket is the count.
+        let counts = cumulative.iter().map(|n| *n as f64).chain([count]);
+        for (bound, n) in les.iter().zip(counts) {
+            b.sample(DURATION_BUCKET, &[(&operation, op), (&le, bound)], n);
+        }
         b.sample(
             DURATION_SUM,
-            &[("operation", &s.name)],
+            &[(&operation, op)],
             s.latency.sum as f64 / 1e9,
         );
-        b.sample(DURATION_COUNT, &[("operation", &s.name)], count);
+        b.sample(DURATION_COUNT, &[(&operation, op)], count);
     }
 
     b.family(
@@ -269,12 +257,12 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
         "counter",
         "Items (uids, services) passed to batch operations.",
     );
-    for s in r.slots.iter().filter(|s| {
+    for (s, op) in r.slots.iter().zip(&ops).filter(|(s, _)| {
         s.batch_items > 0 || s.name == "batch_get_linked_pod" || s.name == "get_workload_states"
     }) {
         b.sample(
             "stateful_redis_batch_items_total",
-            &[("operation", &s.name)],
+            &[(&operation, op)],
             s.batch_items as f64,
         );
     }
@@ -284,13 +272,9 @@ pub(crate) fn families(r: &Reading, const_labels: &[(String, String)]) -> Vec<Me
         "counter",
         "Failed calls by error code, over every operation.",
     );
-    for (i, c) in ErrorCode::ALL.iter().enumerate() {
+    for (i, c) in codes.iter().enumerate() {
         let n: u64 = r.slots.iter().map(|s| s.errors_by_code[i]).sum();
-        b.sample(
-            "stateful_redis_errors_total",
-            &[("code", c.as_str())],
-            n as f64,
-        );
+        b.sample("stateful_redis_errors_total", &[(&code, c)], n as f64);
     }
 
     let p = &r.pool;

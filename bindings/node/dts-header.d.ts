@@ -113,6 +113,44 @@ export interface MetricsSnapshot {
   alerts: ActiveAlert[]
 }
 
+/** One series of a metric family and its value. */
+export interface MetricSample {
+  /** The family's name; for a histogram, it with `_bucket`, `_sum` or `_count`. */
+  name: string
+  /** The series' own labels (`operation`, `code`, `le`, `version`), then the const labels (`metricsLabels`). */
+  labels: Record<string, string>
+  value: number
+}
+
+/** One metric family of the Prometheus exposition, as `metricsFamilies()` gives it. */
+export interface MetricFamily {
+  name: string
+  type: 'counter' | 'gauge' | 'histogram'
+  help: string
+  samples: MetricSample[]
+}
+
+/** What `registerMetrics` needs of a registry: prom-client's `Registry` (v14, v15) has it. */
+export interface PromClientRegistryLike {
+  registerMetric(metric: any): void
+  getSingleMetric(name: string): any
+  removeSingleMetric(name: string): void
+}
+
+/**
+ * Registers the metric families of one or more executors (each with its own
+ * `metricsLabels`, e.g. `{ executor: 'orders' }`) in a prom-client registry
+ * (default: prom-client's global `register`; prom-client is an optional peer
+ * dependency). Every scrape (`await registry.metrics()`) reads each open
+ * executor once; a closed executor is left out. Rejects with a `TypeError` when
+ * two executors have the same labels or a family is already registered.
+ * Resolves to a function that removes the families again.
+ */
+export declare function registerMetrics(
+  executors: Executor | Executor[],
+  options?: { registry?: PromClientRegistryLike },
+): Promise<() => void>
+
 /** An alert's change of state, as passed to `onAlert` callbacks. */
 export interface AlertEvent {
   /** The concrete metric (`get_linked_pod.p99_ms`). */

@@ -113,6 +113,44 @@ export interface MetricsSnapshot {
   alerts: ActiveAlert[]
 }
 
+/** One series of a metric family and its value. */
+export interface MetricSample {
+  /** The family's name; for a histogram, it with `_bucket`, `_sum` or `_count`. */
+  name: string
+  /** The series' own labels (`operation`, `code`, `le`, `version`), then the const labels (`metricsLabels`). */
+  labels: Record<string, string>
+  value: number
+}
+
+/** One metric family of the Prometheus exposition, as `metricsFamilies()` gives it. */
+export interface MetricFamily {
+  name: string
+  type: 'counter' | 'gauge' | 'histogram'
+  help: string
+  samples: MetricSample[]
+}
+
+/** What `registerMetrics` needs of a registry: prom-client's `Registry` (v14, v15) has it. */
+export interface PromClientRegistryLike {
+  registerMetric(metric: any): void
+  getSingleMetric(name: string): any
+  removeSingleMetric(name: string): void
+}
+
+/**
+ * Registers the metric families of one or more executors (each with its own
+ * `metricsLabels`, e.g. `{ executor: 'orders' }`) in a prom-client registry
+ * (default: prom-client's global `register`; prom-client is an optional peer
+ * dependency). Every scrape (`await registry.metrics()`) reads each open
+ * executor once; a closed executor is left out. Rejects with a `TypeError` when
+ * two executors have the same labels or a family is already registered.
+ * Resolves to a function that removes the families again.
+ */
+export declare function registerMetrics(
+  executors: Executor | Executor[],
+  options?: { registry?: PromClientRegistryLike },
+): Promise<() => void>
+
 /** An alert's change of state, as passed to `onAlert` callbacks. */
 export interface AlertEvent {
   /** The concrete metric (`get_linked_pod.p99_ms`). */
@@ -249,6 +287,13 @@ export declare class Executor {
   metrics(): Promise<MetricsSnapshot>
   /** Prometheus text exposition of the metrics. */
   metricsPrometheus(): Promise<string>
+  /**
+   * The metric families of the Prometheus exposition, the const labels of
+   * the option `metricsLabels` included: `[{name, type, help, samples:
+   * [{name, labels, value}]}]`, what `metricsPrometheus()` renders and what
+   * `registerMetrics` hands to a prom-client registry.
+   */
+  metricsFamilies(): Promise<MetricFamily[]>
   /** Starts a new measurement period; resolves to the last period's snapshot. */
   resetMetrics(): Promise<MetricsSnapshot>
   /**
@@ -346,6 +391,15 @@ export interface ExecutorOptions {
    * Default: unnamed.
    */
   clientName?: string
+  /**
+   * Const labels of the metrics (label name → value, e.g. `{ executor:
+   * 'orders' }`) on every series of the Prometheus exposition, so that two
+   * executors of one process do not collide: at most 16, names
+   * `[a-zA-Z_][a-zA-Z0-9_]*` (not `__…`, `operation`, `code`, `le`,
+   * `quantile`, `version`), values 1..=256 bytes. Names are kept as given
+   * (not made snake_case).
+   */
+  metricsLabels?: Record<string, string>
   /**
    * PEM file of the CA(s) that sign the server's certificate (`rediss://`);
    * default: the compiled-in Mozilla roots.

@@ -42,4 +42,5 @@ function loadNative() {
 }
 
 module.exports = require('./errors.js').packageExports(loadNative())
+module.exports.registerMetrics = require('./prometheus.js').registerMetrics
 require('./logging.js').applyDebugEnv(module.exports.setLogger)

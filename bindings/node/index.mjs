@@ -9,6 +9,7 @@ export const {
   ErrorCode,
   nativeVersion,
   setLogger,
+  registerMetrics,
   StatefulRedisError,
   InvalidArgumentError,
   ConfigError,

@@ -135,6 +135,16 @@ struct ConnArgs {
         hide_env_values = true
     )]
     connect_timeout_ms: Option<u64>,
+    /// Name every connection takes (`CLIENT SETNAME`, shown by `CLIENT LIST`):
+    /// 1 to 128 printable ASCII characters, no spaces.
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "STATEFUL_REDIS_CLIENT_NAME",
+        hide_env_values = true
+    )]
+    client_name: Option<String>,
 }
 
 #[derive(Subcommand)]

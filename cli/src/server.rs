@@ -44,6 +44,7 @@ pub fn given_options(conn: &ConnArgs) -> Result<Options, CliError> {
         tls_ca_file: conn.tls_ca.clone(),
         tls_client_cert_file: conn.tls_cert.clone(),
         tls_client_key_file: conn.tls_key.clone(),
+        client_name: conn.client_name.clone(),
         // The CLI's own default: a command waits longer than a service would.
         command_timeout_ms: 5_000,
         ..Options::default()

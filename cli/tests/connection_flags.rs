@@ -36,6 +36,7 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         "STATEFUL_REDIS_CONNECTIONS",
         "STATEFUL_REDIS_COMMAND_TIMEOUT_MS",
         "STATEFUL_REDIS_CONNECT_TIMEOUT_MS",
+        "STATEFUL_REDIS_CLIENT_NAME",
     ] {
         cmd.env_remove(var);
     }
@@ -521,6 +522,84 @@ fn every_flag_and_variable_fills_its_option_and_the_core_checks_them() {
     // There is no --password flag.
     let r = run_env(&["--password", "x", "options"], &[]);
     assert_eq!(r.code, 2);
+}
+
+/// The name of `--client-name` (or `$STATEFUL_REDIS_CLIENT_NAME`) is the one
+/// the command's connections take: the server's ACL log names the client that
+/// a user without `GET` was refused, with the name it had (no timing: the
+/// command has ended when the log is read).
+#[test]
+fn the_client_name_reaches_the_server() {
+    let server = LocalRedis::start().expect("redis-server");
+    server
+        .command(&[
+            "ACL",
+            "SETUSER",
+            "namer",
+            "on",
+            ">namer-pw",
+            "~*",
+            "+@all",
+            "-get",
+        ])
+        .unwrap();
+    let url = server.url();
+    let get = ["link", "get", "a:b:c", "u1", "chat"];
+    for (flag, env, name) in [
+        (Some("cli-flag-7"), None, "cli-flag-7"),
+        (None, Some("cli-env-8"), "cli-env-8"),
+        (Some("cli-flag-9"), Some("cli-env-9"), "cli-flag-9"),
+    ] {
+        server.command(&["ACL", "LOG", "RESET"]).unwrap();
+        let mut args = vec!["--url", url.as_str(), "--user", "namer"];
+        if let Some(flag) = flag {
+            args.extend_from_slice(&["--client-name", flag]);
+        }
+        args.extend_from_slice(&get);
+        let mut env: Vec<(&str, &str)> = env
+            .map(|v| vec![("STATEFUL_REDIS_CLIENT_NAME", v)])
+            .unwrap_or_default();
+        env.push(("STATEFUL_REDIS_AUTH", "namer-pw"));
+        let r = run_env(&args, &env);
+        assert_eq!(r.code, 1, "GET is refused to this user: {}", r.stderr);
+        let log = server.command(&["ACL", "LOG"]).unwrap();
+        assert!(
+            log.contains(&format!(" name={name} ")),
+            "{name} not in the ACL log: {log}"
+        );
+    }
+    // A name Redis would refuse: the core's CONFIG, before anything connects.
+    let clients = || {
+        let list = server.command(&["CLIENT", "LIST"]).unwrap();
+        list.matches(" laddr=").count()
+    };
+    let before = clients();
+    let r = run_env(
+        &[
+            "--url",
+            &url,
+            "--client-name",
+            "two words",
+            "link",
+            "get",
+            "a:b:c",
+            "u",
+            "s",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("stateful-redis: CONFIG: ") && r.stderr.contains("client_name"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(clients(), before, "nothing connected");
+    let r = run_env(&["--client-name", "router-7", "options"], &[]);
+    assert!(r
+        .ok()
+        .stdout
+        .contains("client_name: Some(\n        \"router-7\""));
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //! | `policy.max_age_ms` | > 0 | | `validate_max_age` |
 //! | uids of `batch_get_linked_pod` | at most 100,000 | [`MAX_BATCH`] | `validate_uid_count` |
 //! | services of `get_workload_states` | at most 10,000 | [`MAX_SERVICES`] | `validate_service_count` |
+//! | const labels of the metrics (option `metrics_labels`) | at most 16; names `[a-zA-Z_][a-zA-Z0-9_]*`, not `__…` nor a label of the exposition (`operation`, `code`, `le`, `quantile`, `version`); values 1..=256 bytes | [`MAX_METRIC_LABELS`], [`MAX_METRIC_LABEL_VALUE_LEN`], [`RESERVED_METRIC_LABELS`] | [`validate_metric_labels`] |
 //!
 //! The options of an executor (timeouts, `connections` up to
 //! `config::MAX_CONNECTIONS`, ...) are checked when the configuration is built
@@ -43,6 +44,67 @@ pub const MAX_BATCH: usize = 100_000;
 
 /// Most services in one `get_workload_states` call.
 pub const MAX_SERVICES: usize = 10_000;
+
+/// Most const labels of the metrics (option `metrics_labels`).
+pub const MAX_METRIC_LABELS: usize = 16;
+
+/// Longest value of a const label of the metrics, in bytes.
+pub const MAX_METRIC_LABEL_VALUE_LEN: usize = 256;
+
+/// Label names a const label cannot take: the labels of the exposition's own
+/// series (`operation`, `code`, the build's `version`) and those Prometheus
+/// gives a meaning (`le` of histogram buckets, `quantile` of summaries).
+pub const RESERVED_METRIC_LABELS: [&str; 5] = ["operation", "code", "le", "quantile", "version"];
+
+/// Checks the const labels of the metrics (label name → value): the Prometheus
+/// label name grammar, no reserved name, no name starting with `__` (reserved
+/// for Prometheus's own use), non-empty values of at most
+/// [`MAX_METRIC_LABEL_VALUE_LEN`] bytes (any text: the exposition escapes it).
+/// Errors name the label, never its value.
+pub fn validate_metric_labels<'a>(
+    labels: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> Result<()> {
+    if labels.len() > MAX_METRIC_LABELS {
+        return Err(Error::invalid_argument(format!(
+            "metrics_labels has {} labels; the limit is {MAX_METRIC_LABELS}",
+            labels.len()
+        )));
+    }
+    for (name, value) in labels {
+        let mut chars = name.chars();
+        let grammar = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !grammar {
+            // The name is not a valid label name: say so without echoing it
+            // whole (it may be anything, of any length).
+            let shown: String = name
+                .chars()
+                .take(64)
+                .flat_map(char::escape_default)
+                .collect();
+            return Err(Error::invalid_argument(format!(
+                "metrics_labels: \"{shown}\" is not a Prometheus label name \
+                 ([a-zA-Z_][a-zA-Z0-9_]*)"
+            )));
+        }
+        if name.starts_with("__") || RESERVED_METRIC_LABELS.contains(&name) {
+            return Err(Error::invalid_argument(format!(
+                "metrics_labels: the label name \"{name}\" is reserved (names starting with \
+                 __, and {})",
+                RESERVED_METRIC_LABELS.join(", ")
+            )));
+        }
+        if value.is_empty() || value.len() > MAX_METRIC_LABEL_VALUE_LEN {
+            return Err(Error::invalid_argument(format!(
+                "metrics_labels: the value of \"{name}\" must be 1 to \
+                 {MAX_METRIC_LABEL_VALUE_LEN} bytes long"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Which kind of name is being checked: used in error messages and, by
 /// [`crate::keys::encode`], to decide whether `:` is encoded.
@@ -194,6 +256,47 @@ fn validate_count(what: &str, count: usize, limit: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metric_labels() {
+        let check = |pairs: &[(&str, &str)]| validate_metric_labels(pairs.iter().copied());
+        assert!(check(&[]).is_ok());
+        assert!(check(&[("executor", "orders"), ("_x9", "a \"b\"\n\\")]).is_ok());
+        for bad in [
+            "",
+            "9a",
+            "a-b",
+            "é",
+            "__name__",
+            "le",
+            "quantile",
+            "operation",
+            "code",
+            "version",
+        ] {
+            let err = check(&[(bad, "v")]).unwrap_err();
+            assert_eq!(
+                err.code(),
+                crate::error::ErrorCode::InvalidArgument,
+                "{bad}"
+            );
+            assert!(
+                err.message().starts_with("metrics_labels"),
+                "{}",
+                err.message()
+            );
+        }
+        let secret = "s3cret-value";
+        for value in [String::new(), "x".repeat(MAX_METRIC_LABEL_VALUE_LEN + 1)] {
+            assert!(check(&[("executor", &value)]).is_err());
+        }
+        let err = check(&[("bad name", secret)]).unwrap_err();
+        assert!(!err.message().contains(secret));
+        let many: Vec<(String, &str)> = (0..=MAX_METRIC_LABELS)
+            .map(|i| (format!("l{i}"), "v"))
+            .collect();
+        assert!(validate_metric_labels(many.iter().map(|(k, v)| (k.as_str(), *v))).is_err());
+    }
 
     #[test]
     fn ttl_and_pod_bounds() {

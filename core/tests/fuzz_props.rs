@@ -46,6 +46,7 @@ fn config_json() -> impl Strategy<Value = String> {
         Just("tls_ca_file"),
         Just("tls_client_cert_file"),
         Just("tls_client_key_file"),
+        Just("metrics_labels"),
         Just("max_attempts"),
         Just("nope"),
     ];
@@ -62,6 +63,7 @@ fn config_json() -> impl Strategy<Value = String> {
         Just("\"unix:///nope\"".to_string()),
         Just("[\"redis://127.0.0.1:1\",\"rediss://127.0.0.1:2\"]".to_string()),
         Just("{\"max_attempts\":0}".to_string()),
+        Just("{\"le\":\"x\",\"a-b\":\"\",\"executor\":\"\\u0000\\\"\"}".to_string()),
         any::<i64>().prop_map(|n| n.to_string()),
         "[ -~]{0,20}".prop_map(|s| format!("{s:?}")),
     ];

@@ -142,9 +142,17 @@ async fn prometheus_exposition_parses_and_follows_conventions() {
     }
     for s in &scrape.samples {
         for (label, _) in s.labels.iter() {
-            assert!(label == "operation" || label == "code", "label {label}");
+            let build = s.metric == "stateful_redis_build_info" && label == "version";
+            assert!(
+                label == "operation" || label == "code" || build,
+                "label {label}"
+            );
         }
     }
+    assert!(text.contains(&format!(
+        "\nstateful_redis_build_info{{version=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    )));
     // Histograms: log-spaced bucket bounds, cumulative, +Inf = count.
     let mut histograms = 0;
     for s in &scrape.samples {
@@ -182,6 +190,158 @@ async fn prometheus_exposition_parses_and_follows_conventions() {
     }
     assert!(defaults <= 2_000, "{defaults} series");
     promtool_check(&text);
+}
+
+/// Two executors of one process, told apart by their const labels: every
+/// series of each carries its labels (values escaped), and the text is the
+/// rendering of the families the bindings get.
+#[tokio::test]
+async fn const_labels_tell_two_executors_apart() {
+    let redis = LocalRedis::start().unwrap();
+    let connect = |executor: &str| {
+        Config::builder()
+            .url(redis.url())
+            .metrics_label("executor", executor)
+            .metrics_label("region", "eu \"west\"\\1\nb")
+            .build()
+            .unwrap()
+    };
+    let orders = Executor::connect(connect("orders")).await.unwrap();
+    let billing = Executor::connect(connect("billing")).await.unwrap();
+    for i in 0..3 {
+        orders
+            .set_linked_pod("app:eu:logic", &format!("u{i}"), "chat", i, -1)
+            .await
+            .unwrap();
+    }
+    billing
+        .get_linked_pod("app:eu:logic", "u1", "chat")
+        .await
+        .unwrap();
+    let region = r#"region="eu \"west\"\\1\nb""#;
+    for (e, name, sets, gets) in [(&orders, "orders", 3, 0), (&billing, "billing", 0, 1)] {
+        let families = e.metrics_families();
+        let text = e.metrics_prometheus();
+        // The text is the rendering of the families (but for the clocks, read
+        // twice).
+        let timeless = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.contains("_uptime_seconds{") && !l.contains("_period_seconds{"))
+                .map(String::from)
+                .collect()
+        };
+        let rendered = stateful_redis::monitor::prometheus::render(&families);
+        assert!(
+            timeless(&text) == timeless(&rendered),
+            "text = render(families)"
+        );
+        let scrape = parse(&text);
+        assert!(!scrape.samples.is_empty());
+        for s in &scrape.samples {
+            assert_eq!(s.labels.get("executor"), Some(name), "{}", s.metric);
+            // prometheus-parse keeps the escaped form (prometheus_client and
+            // promtool, below, read it back).
+            assert_eq!(s.labels.get("region"), Some(r#"eu \"west\"\\1\nb"#));
+        }
+        let labels = format!("executor=\"{name}\",{region}");
+        for (op, n) in [("set_linked_pod", sets), ("get_linked_pod", gets)] {
+            let line =
+                format!("stateful_redis_operations_total{{operation=\"{op}\",{labels}}} {n}\n");
+            assert!(text.contains(&line), "{line} in\n{text}");
+        }
+        let build = format!(
+            "stateful_redis_build_info{{version=\"{}\",{labels}}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&build), "{build}");
+        // The families as the bindings receive them (JSON): labels an object.
+        let json = serde_json::to_value(&families).unwrap();
+        let ops = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "stateful_redis_operations_total")
+            .unwrap();
+        assert_eq!(ops["type"], "counter");
+        let set = ops["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["labels"]["operation"] == "set_linked_pod")
+            .unwrap();
+        assert_eq!(set["labels"]["executor"], name);
+        assert_eq!(set["value"], sets as f64);
+        promtool_check(&text);
+    }
+}
+
+/// A bad const label is refused with `CONFIG` when the options are checked,
+/// before anything connects, naming the label and never the value.
+#[test]
+fn bad_const_labels_are_refused() {
+    let secret = "s3cret";
+    for name in [
+        "le",
+        "quantile",
+        "operation",
+        "code",
+        "version",
+        "__x",
+        "a-b",
+        "1a",
+        "",
+    ] {
+        let err = Config::builder()
+            .url("redis://127.0.0.1:1")
+            .metrics_label(name, secret)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), stateful_redis::ErrorCode::Config, "{name}");
+        assert!(
+            err.message().contains("metrics_labels"),
+            "{}",
+            err.message()
+        );
+        assert!(!err.message().contains(secret), "{}", err.message());
+    }
+    let err = Config::builder()
+        .url("redis://127.0.0.1:1")
+        .metrics_label("executor", "")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), stateful_redis::ErrorCode::Config);
+    // From JSON (the C ABI's form) as from the builder; a non-string value is
+    // refused by name.
+    let err = stateful_redis::Options::from_json(r#"{"metrics_labels": {"le": "x"}}"#)
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), stateful_redis::ErrorCode::Config);
+    let err =
+        stateful_redis::Options::from_json(r#"{"metrics_labels": {"executor": 3}}"#).unwrap_err();
+    assert_eq!(err.code(), stateful_redis::ErrorCode::Config);
+    assert!(
+        err.message().contains("metrics_labels"),
+        "{}",
+        err.message()
+    );
+    // A monitor made without the labels of the options is refused.
+    let labelled = Config::builder()
+        .url("redis://127.0.0.1:1")
+        .metrics_label("executor", "orders")
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(Executor::connect_with_monitor(
+            labelled,
+            std::sync::Arc::new(Monitor::new()),
+        ))
+        .unwrap_err();
+    assert_eq!(err.code(), stateful_redis::ErrorCode::Config);
 }
 
 #[test]
@@ -339,6 +499,42 @@ async fn every_metric_the_dashboard_queries_is_exported() {
             text.contains(&format!("\n{name}")),
             "{name} is in the exposition"
         );
+    }
+    // Every selector of every query (panels and variables) filters on the
+    // `job` and `instance` variables, which the dashboard defines.
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    for var in ["job", "instance", "operation"] {
+        assert!(
+            variables.contains(&var),
+            "no ${var} variable: {variables:?}"
+        );
+    }
+    for expr in &exprs {
+        let mut rest = expr.as_str();
+        while let Some(i) = rest.find("stateful_redis_") {
+            let name_len = rest[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len() - i);
+            let after = &rest[i + name_len..];
+            let selector = after
+                .strip_prefix('{')
+                .and_then(|s| s.split_once('}'))
+                .map(|(inner, _)| inner)
+                .unwrap_or("");
+            let is_job_variable = expr.ends_with(", job)") && selector.is_empty();
+            if !is_job_variable {
+                let instance_ok =
+                    selector.contains("instance=~\"$instance\"") || expr.ends_with(", instance)");
+                assert!(selector.contains("job=~\"$job\""), "{expr}: no $job filter");
+                assert!(instance_ok, "{expr}: no $instance filter");
+            }
+            rest = after;
+        }
     }
     // And the dashboard covers rate, errors, duration, pool and alerts.
     for needle in [

@@ -124,6 +124,7 @@ const PYTHON_NOT_OPERATIONS: &[&str] = &[
     // the monitor
     "metrics",
     "metrics_prometheus",
+    "metrics_families",
     "reset_metrics",
     "record_operation",
     "set_alert_threshold",
@@ -144,6 +145,7 @@ const NODE_NOT_OPERATIONS: &[&str] = &[
     // the monitor (bindings/node/src/monitor.rs)
     "metrics",
     "metricsPrometheus",
+    "metricsFamilies",
     "resetMetrics",
     "recordOperation",
     "setAlertThreshold",

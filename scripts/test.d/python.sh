@@ -18,7 +18,8 @@ if [ ! -x .venv/bin/python ]; then
   }
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9.2,<2" "pytest>=8" "redis>=5" "jsonschema>=4" "mypy>=1.10" "auditwheel>=6"
+  "maturin>=1.9.2,<2" "pytest>=8" "redis>=5" "jsonschema>=4" "mypy>=1.10" "auditwheel>=6" \
+  "prometheus-client>=0.12"
 
 # Release build, stripped (what users get: scripts/package.sh); the cargo target
 # dir is shared with the workspace unless CARGO_TARGET_DIR says otherwise. The

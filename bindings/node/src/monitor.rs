@@ -107,6 +107,20 @@ impl Executor {
         })
     }
 
+    /// The metric families of the Prometheus exposition, the const labels of
+    /// the option `metricsLabels` included: `[{name, type, help, samples:
+    /// [{name, labels, value}]}]`, what `metricsPrometheus()` renders and what
+    /// `registerMetrics` hands to a prom-client registry.
+    #[napi(ts_return_type = "Promise<MetricFamily[]>")]
+    pub fn metrics_families<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<PromiseRaw<'env, JsonText>> {
+        self.monitor_call(env, "metrics_families", |exec| async move {
+            json(&exec.metrics_families())
+        })
+    }
+
     /// Starts a new measurement period; resolves to the last period's snapshot.
     #[napi(ts_return_type = "Promise<MetricsSnapshot>")]
     pub fn reset_metrics<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, JsonText>> {

@@ -59,6 +59,14 @@ pub struct ExecutorOptions {
     /// also after a reconnect: 1..=128 printable ASCII characters, no spaces.
     /// Default: unnamed.
     pub client_name: Option<String>,
+    /// Const labels of the metrics (label name → value, e.g. `{ executor:
+    /// 'orders' }`) on every series of the Prometheus exposition, so that two
+    /// executors of one process do not collide: at most 16, names
+    /// `[a-zA-Z_][a-zA-Z0-9_]*` (not `__…`, `operation`, `code`, `le`,
+    /// `quantile`, `version`), values 1..=256 bytes. Names are kept as given
+    /// (not made snake_case).
+    #[napi(ts_type = "Record<string, string>")]
+    pub metrics_labels: Option<std::collections::HashMap<String, String>>,
     /// PEM file of the CA(s) that sign the server's certificate (`rediss://`);
     /// default: the compiled-in Mozilla roots.
     pub tls_ca_file: Option<String>,
@@ -82,12 +90,21 @@ fn snake_case(key: &str) -> String {
     out
 }
 
-/// Renames every object key of a JSON value to snake_case.
+/// Renames every object key of a JSON value to snake_case, but for the keys
+/// inside `metrics_labels` (label names, the user's own).
 pub(crate) fn snake_case_keys(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| (snake_case(&k), snake_case_keys(v)))
+                .map(|(k, v)| {
+                    let k = snake_case(&k);
+                    let v = if k == "metrics_labels" {
+                        v
+                    } else {
+                        snake_case_keys(v)
+                    };
+                    (k, v)
+                })
                 .collect::<Map<_, _>>(),
         ),
         other => other,
@@ -127,6 +144,11 @@ mod tests {
         assert_eq!(snake_case("commandTimeoutMs"), "command_timeout_ms");
         assert_eq!(snake_case("url"), "url");
         assert_eq!(snake_case("max_attempts"), "max_attempts");
+        let labels = snake_case_keys(serde_json::json!({"metricsLabels": {"regionName": "eu"}}));
+        assert_eq!(
+            labels,
+            serde_json::json!({"metrics_labels": {"regionName": "eu"}})
+        );
     }
 
     /// The TypeScript interface (generated from `ExecutorOptions`) lists exactly
@@ -151,6 +173,7 @@ mod tests {
             "monitor",
             "tcp_nodelay",
             "client_name",
+            "metrics_labels",
             "tls_ca_file",
             "tls_client_cert_file",
             "tls_client_key_file",

@@ -82,10 +82,11 @@ impl Lazy {
 impl PyAsyncExecutor {
     fn new_lazy(options: Option<&Bound<'_, PyDict>>) -> PyResult<PyAsyncExecutor> {
         let config = config_from_kwargs(options)?;
+        let monitor = Executor::monitor_for(&config).map_err(|e| e.into_py_err())?;
         Ok(PyAsyncExecutor {
             lazy: Lazy {
                 config,
-                monitor: Arc::new(Monitor::new()),
+                monitor: Arc::new(monitor),
                 executor: Arc::new(tokio::sync::OnceCell::new()),
                 closed: Arc::new(AtomicBool::new(false)),
             },
@@ -194,6 +195,15 @@ with_python_operations!(async_executor_methods! {
     /// The metrics as Prometheus text exposition.
     fn metrics_prometheus(&self, py: Python<'_>) -> String {
         monitor::metrics_prometheus(py, &self.lazy.monitor)
+    }
+
+    /// The metric families of the Prometheus exposition (const labels of the
+    /// option ``metrics_labels`` included) as a list of dicts ``{name, type,
+    /// help, samples: [{name, labels, value}]}``: what
+    /// ``stateful_redis.prometheus.StatefulRedisCollector`` hands to
+    /// ``prometheus_client``.
+    fn metrics_families(&self, py: Python<'_>) -> Json {
+        monitor::metrics_families(py, &self.lazy.monitor)
     }
 
     /// Starts a new measurement period; returns the final snapshot of the last one.

@@ -23,7 +23,7 @@ use crate::options::config_from_kwargs;
 /// ``Executor(**options)`` connects at once; options are the core's (``url``,
 /// ``username``, ``password``, ``database``, ``connect_timeout_ms``,
 /// ``command_timeout_ms``, ``connections``, ``max_in_flight``, ``retry``,
-/// ``key_schema``, ``monitor``, ``tcp_nodelay``, ``client_name``, ``cluster_nodes``, ``tls_ca_file``,
+/// ``key_schema``, ``monitor``, ``tcp_nodelay``, ``client_name``, ``metrics_labels``, ``cluster_nodes``, ``tls_ca_file``,
 /// ``tls_client_cert_file``, ``tls_client_key_file``); an unknown one raises
 /// ``ConfigError``. Use it as a context manager to close it.
 #[pyclass(frozen, name = "Executor", module = "stateful_redis._native")]
@@ -81,6 +81,15 @@ with_python_operations!(executor_methods! {
     /// The metrics as Prometheus text exposition.
     fn metrics_prometheus(&self, py: Python<'_>) -> String {
         monitor::metrics_prometheus(py, self.inner.executor().monitor())
+    }
+
+    /// The metric families of the Prometheus exposition (const labels of the
+    /// option ``metrics_labels`` included) as a list of dicts ``{name, type,
+    /// help, samples: [{name, labels, value}]}``: what
+    /// ``stateful_redis.prometheus.StatefulRedisCollector`` hands to
+    /// ``prometheus_client``.
+    fn metrics_families(&self, py: Python<'_>) -> Json {
+        monitor::metrics_families(py, self.inner.executor().monitor())
     }
 
     /// Starts a new measurement period; returns the final snapshot of the last one.

@@ -108,6 +108,10 @@ pub fn metrics_prometheus(py: Python<'_>, e: &Monitor) -> String {
     py.detach(|| e.prometheus())
 }
 
+pub fn metrics_families(py: Python<'_>, e: &Monitor) -> Json {
+    py.detach(|| Json::of(&e.prometheus_families()))
+}
+
 pub fn reset_metrics(py: Python<'_>, e: &Monitor) -> Json {
     py.detach(|| Json::of(&e.reset()))
 }

@@ -95,6 +95,13 @@ impl Config {
         if let Some(name) = &options.client_name {
             check_client_name(name)?;
         }
+        crate::validate::validate_metric_labels(
+            options
+                .metrics_labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .map_err(|e| Error::config(e.message().to_string()))?;
         let tls = tls::certificates(&options)?;
         let connection_info = tls::apply(apply_options(parse_url(&url)?, &options), &tls)?;
         let cluster_seeds = options
@@ -276,6 +283,13 @@ impl ConfigBuilder {
     }
     pub fn tcp_nodelay(mut self, nodelay: bool) -> Self {
         self.options.tcp_nodelay = nodelay;
+        self
+    }
+    /// Adds a const label to every series of the metrics (option `metrics_labels`).
+    pub fn metrics_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options
+            .metrics_labels
+            .insert(name.into(), value.into());
         self
     }
     /// The name every connection takes (`CLIENT SETNAME`).

@@ -4,6 +4,7 @@
 //! and never printing a value given (a password). They are checked when
 //! they become a [`Config`](super::Config).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -88,6 +89,12 @@ pub struct Options {
     /// `CLIENT LIST`), also after a reconnect. 1 ..= [`MAX_CLIENT_NAME_LEN`](super::MAX_CLIENT_NAME_LEN)
     /// printable ASCII characters, no spaces (what Redis accepts). `None`: unnamed.
     pub client_name: Option<String>,
+    /// Const labels of the metrics (label name → value, e.g. `executor` →
+    /// `orders`), added to every series of the Prometheus exposition so that two
+    /// executors of one process do not collide. At most 16; names follow the
+    /// Prometheus grammar, not `__…` nor `operation`, `code`, `le`, `quantile`,
+    /// `version` (see `validate::validate_metric_labels`). Empty: no labels.
+    pub metrics_labels: BTreeMap<String, String>,
     /// `rediss://` only: PEM file of the CA(s) that signed the server's certificate.
     /// `None`: the Mozilla root certificates built into the library (webpki-roots).
     pub tls_ca_file: Option<String>,
@@ -135,6 +142,7 @@ impl Default for Options {
             monitor: true,
             tcp_nodelay: true,
             client_name: None,
+            metrics_labels: BTreeMap::new(),
             tls_ca_file: None,
             tls_client_cert_file: None,
             tls_client_key_file: None,
@@ -166,6 +174,7 @@ impl fmt::Debug for Options {
             .field("monitor", &self.monitor)
             .field("tcp_nodelay", &self.tcp_nodelay)
             .field("client_name", &self.client_name)
+            .field("metrics_labels", &self.metrics_labels)
             .field("tls_ca_file", &self.tls_ca_file)
             .field("tls_client_cert_file", &self.tls_client_cert_file)
             .field("tls_client_key_file", &self.tls_client_key_file)

@@ -79,11 +79,34 @@ impl Executor {
     /// Connects (bounded by the connect timeout) and loads the scripts.
     /// Must run inside a tokio runtime, which then drives the connections.
     pub async fn connect(config: Config) -> Result<Executor> {
-        Executor::connect_with_monitor(config, Arc::new(Monitor::new())).await
+        let monitor = Executor::monitor_for(&config)?;
+        Executor::connect_with_monitor(config, Arc::new(monitor)).await
     }
 
-    /// As [`Executor::connect`], recording into a given monitor.
+    /// A new monitor for `config`: its const labels are the option
+    /// `metrics_labels` (already checked by [`Config`]).
+    pub fn monitor_for(config: &Config) -> Result<Monitor> {
+        Monitor::new()
+            .labelled(&config.options.metrics_labels)
+            .map_err(|e| Error::config(e.message().to_string()))
+    }
+
+    /// As [`Executor::connect`], recording into a given monitor, which must
+    /// have the const labels of the option `metrics_labels` (made by
+    /// [`Executor::monitor_for`], or `Monitor::labelled`): else `CONFIG`.
     pub async fn connect_with_monitor(config: Config, monitor: Arc<Monitor>) -> Result<Executor> {
+        let same_labels = monitor.const_labels().len() == config.options.metrics_labels.len()
+            && monitor
+                .const_labels()
+                .iter()
+                .zip(&config.options.metrics_labels)
+                .all(|((a, b), (c, d))| a == c && b == d);
+        if !same_labels {
+            return Err(Error::config(
+                "the monitor's const labels differ from the option metrics_labels \
+                 (make the monitor with Executor::monitor_for)",
+            ));
+        }
         let connect_timeout = config.connect_timeout();
         let mut config = config;
         let connect = async {

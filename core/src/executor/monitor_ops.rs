@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::{Executor, Inner};
 use crate::config::MAX_CONNECTIONS;
 use crate::error::{Error, Result};
+use crate::monitor::prometheus::MetricFamily;
 use crate::monitor::{
     AlertEvent, AlertOptions, MetricsSnapshot, PoolFacts, PoolProbe, Recorder, SubscriptionId,
     Suggestion,
@@ -38,6 +39,12 @@ impl Executor {
     /// Prometheus text exposition of the metrics.
     pub fn metrics_prometheus(&self) -> String {
         self.inner.monitor.prometheus()
+    }
+
+    /// The metric families of the exposition (const labels included), for the
+    /// bindings' registries (`prometheus_client`, `prom-client`).
+    pub fn metrics_families(&self) -> Vec<MetricFamily> {
+        self.inner.monitor.prometheus_families()
     }
 
     /// Starts a new measurement period; returns the final figures of the last one.

@@ -76,6 +76,8 @@ pub struct Monitor {
     alerts: Mutex<AlertManager>,
     subscribers: Subscribers,
     probe: RwLock<Option<Weak<dyn PoolProbe>>>,
+    /// Const labels of the exposition (option `metrics_labels`), checked.
+    const_labels: Vec<(String, String)>,
 }
 
 impl Default for Monitor {
@@ -114,7 +116,33 @@ impl Monitor {
             alerts: Mutex::new(AlertManager::default()),
             subscribers: Subscribers::default(),
             probe: RwLock::new(None),
+            const_labels: Vec::new(),
         }
+    }
+
+    /// The same monitor with const labels (label name → value) on every series
+    /// of its exposition, e.g. `executor="orders"`; `INVALID_ARGUMENT` for a
+    /// name outside the Prometheus grammar, a reserved one or a bad value (see
+    /// [`crate::validate::validate_metric_labels`]). `Executor::connect` makes
+    /// its monitor with the option `metrics_labels`.
+    pub fn labelled<'a>(
+        mut self,
+        labels: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Monitor> {
+        let labels: Vec<(String, String)> = labels
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        crate::validate::validate_metric_labels(
+            labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )?;
+        self.const_labels = labels;
+        Ok(self)
+    }
+
+    /// The const labels of the exposition, in the order they were given.
+    pub fn const_labels(&self) -> &[(String, String)] {
+        &self.const_labels
     }
 
     /// Lets the monitor ask the executor for pool facts (done by the executor).
@@ -268,8 +296,16 @@ impl Monitor {
 
     /// Prometheus text exposition of the current period (see [`prometheus`]).
     pub fn prometheus(&self) -> String {
+        prometheus::render(&self.prometheus_families())
+    }
+
+    /// The metric families of the exposition, const labels included: what
+    /// [`Monitor::prometheus`] writes, and what the bindings hand to their
+    /// registries (`prometheus_client`, `prom-client`).
+    pub fn prometheus_families(&self) -> Vec<prometheus::MetricFamily> {
         let generation = self.current.load_full();
-        prometheus::render(&self.reading(&generation, self.clock.now_nanos()))
+        let reading = self.reading(&generation, self.clock.now_nanos());
+        prometheus::families(&reading, &self.const_labels)
     }
 
     /// Suggestions over the current snapshot and the executor's pool facts.

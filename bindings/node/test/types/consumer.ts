@@ -1,7 +1,7 @@
 // A consumer of the package's typings; `tsc --strict --noEmit` must accept it.
-import { Executor, ErrorCode, nativeVersion } from 'stateful-redis'
+import { Executor, ErrorCode, nativeVersion, registerMetrics } from 'stateful-redis'
 import type {
-  AlertEvent, ExecutorOptions, MetricsSnapshot, PodLoad, PoolChange, RoutingPolicy, ScriptsReport,
+  AlertEvent, ExecutorOptions, MetricFamily, MetricsSnapshot, PodLoad, PoolChange, RoutingPolicy, ScriptsReport,
   StatefulRedisError, Suggestion, TrySetResult,
 } from 'stateful-redis'
 
@@ -12,12 +12,24 @@ async function main(): Promise<void> {
     retry: { maxAttempts: 2 },
     keySchema: 'default',
     clientName: 'router-7',
+    metricsLabels: { executor: 'orders' },
   }
   // @ts-expect-error keySchema is 'default' | 'java'
   const badSchema: ExecutorOptions = { keySchema: 'nope' }
   const java: ExecutorOptions = { keySchema: 'java' }
   console.log(badSchema, java)
   const exec: Executor = await Executor.connect(options)
+  const families: MetricFamily[] = await exec.metricsFamilies()
+  const kind: 'counter' | 'gauge' | 'histogram' = families[0].type
+  const labels: Record<string, string> = families[0].samples[0].labels
+  const unregister: () => void = await registerMetrics([exec], {
+    registry: { registerMetric() {}, getSingleMetric: () => undefined, removeSingleMetric() {} },
+  })
+  unregister()
+  console.log(kind, labels)
+  // @ts-expect-error label values are strings
+  const badLabels: ExecutorOptions = { metricsLabels: { executor: 3 } }
+  console.log(badLabels)
   const ns = 'app:eu:logic'
   await exec.setServiceState(ns, 'game', 1, 'online')
   const states: Record<string, string> = await exec.getServiceState(ns, 'game')

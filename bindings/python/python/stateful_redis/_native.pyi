@@ -2,9 +2,9 @@
 
 from types import TracebackType
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Dict, Generator, List, Literal, Optional, Sequence, Tuple, Type, Union, final
+from typing import Any, Awaitable, Callable, Dict, Generator, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union, final
 
-from .types import AlertEvent, LinksByPod, MetricsSnapshot, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
+from .types import AlertEvent, LinksByPod, MetricFamily, MetricsSnapshot, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
 
 __version__: str
 __all__ = ["Executor", "AsyncExecutor", "_Connecting", "__version__"]
@@ -33,6 +33,7 @@ class Executor:
         monitor: bool = ...,
         tcp_nodelay: bool = ...,
         client_name: Optional[str] = ...,
+        metrics_labels: Mapping[str, str] = ...,
         tls_ca_file: Optional[str] = ...,
         tls_client_cert_file: Optional[str] = ...,
         tls_client_key_file: Optional[str] = ...,
@@ -78,6 +79,8 @@ class Executor:
         """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
     def metrics_prometheus(self) -> str:
         """The metrics as Prometheus text exposition."""
+    def metrics_families(self) -> List[MetricFamily]:
+        """The metric families of the Prometheus exposition (const labels included)."""
     def reset_metrics(self) -> MetricsSnapshot:
         """Starts a new measurement period; returns the final snapshot of the last one."""
     def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
@@ -159,6 +162,7 @@ class AsyncExecutor:
         monitor: bool = ...,
         tcp_nodelay: bool = ...,
         client_name: Optional[str] = ...,
+        metrics_labels: Mapping[str, str] = ...,
         tls_ca_file: Optional[str] = ...,
         tls_client_cert_file: Optional[str] = ...,
         tls_client_key_file: Optional[str] = ...,
@@ -180,6 +184,7 @@ class AsyncExecutor:
         monitor: bool = ...,
         tcp_nodelay: bool = ...,
         client_name: Optional[str] = ...,
+        metrics_labels: Mapping[str, str] = ...,
         tls_ca_file: Optional[str] = ...,
         tls_client_cert_file: Optional[str] = ...,
         tls_client_key_file: Optional[str] = ...,
@@ -225,6 +230,8 @@ class AsyncExecutor:
         """The monitor's snapshot (validates against schemas/metrics_snapshot.schema.json)."""
     def metrics_prometheus(self) -> str:
         """The metrics as Prometheus text exposition."""
+    def metrics_families(self) -> List[MetricFamily]:
+        """The metric families of the Prometheus exposition (const labels included)."""
     def reset_metrics(self) -> MetricsSnapshot:
         """Starts a new measurement period; returns the final snapshot of the last one."""
     def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:

@@ -5,7 +5,7 @@ from typing import Dict, List, Literal, TypedDict
 __all__ = [
     "PodLoad", "RoutingPolicy", "RetryPolicy", "LinksByPod", "AlertEvent", "Suggestion",
     "MetricsSnapshot", "OperationMetrics", "Throughput", "Latency", "PoolMetrics",
-    "ScriptMetrics", "ActiveAlert",
+    "ScriptMetrics", "ActiveAlert", "MetricSample", "MetricFamily",
 ]
 
 
@@ -157,3 +157,25 @@ class MetricsSnapshot(TypedDict):
     pool: PoolMetrics
     scripts: ScriptMetrics
     alerts: List[ActiveAlert]
+
+
+# --- the Prometheus exposition as families (``metrics_families()``): the core's
+# ``monitor::prometheus::MetricFamily``, what ``metrics_prometheus()`` renders.
+
+
+class MetricSample(TypedDict):
+    """One series of a family and its value."""
+
+    name: str
+    """The family's name; for a histogram, it with ``_bucket``, ``_sum`` or ``_count``."""
+    labels: Dict[str, str]
+    """The series' own labels (``operation``, ``code``, ``le``, ``version``) and the const labels."""
+    value: float
+
+
+MetricFamily = TypedDict(
+    "MetricFamily",
+    {"name": str, "type": Literal["counter", "gauge", "histogram"], "help": str,
+     "samples": List[MetricSample]},
+)
+MetricFamily.__doc__ = """One metric family of the Prometheus exposition."""

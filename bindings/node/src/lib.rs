@@ -8,6 +8,7 @@
 //! performance monitor), [`logging`] (the core's log events to a JS function).
 
 pub mod args;
+mod callback;
 pub mod error;
 pub mod executor;
 pub mod logging;

@@ -7,9 +7,7 @@
 //! unreferenced, so a logger never keeps the process alive; it is released when
 //! another logger replaces it.
 
-use std::os::raw::c_void;
 use std::ptr;
-use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue, Status, ValueType};
@@ -18,7 +16,8 @@ use stateful_redis::logging::{self, FieldValue, Level, Record, Sink};
 use stateful_redis::Error as CoreError;
 
 use crate::args::string;
-use crate::error::{check, js_error};
+use crate::callback::{JsArgument, ThreadsafeCallback};
+use crate::error::js_error;
 
 /// Events waiting for the JS thread; beyond this, new ones are dropped.
 const QUEUE_CAPACITY: usize = 4096;
@@ -55,7 +54,12 @@ pub fn set_logger(env: &Env, logger: Unknown, level: Option<Unknown>) -> napi::R
             drop(logging::set_sink(None, level));
         }
         ValueType::Function => {
-            let sink = LogSink::new(env, logger.raw())?;
+            let sink = LogSink(ThreadsafeCallback::new(
+                env,
+                logger.raw(),
+                "stateful-redis logger",
+                QUEUE_CAPACITY,
+            )?);
             drop(logging::set_sink(Some(Box::new(sink)), level));
         }
         _ => {
@@ -67,85 +71,17 @@ pub fn set_logger(env: &Env, logger: Unknown, level: Option<Unknown>) -> napi::R
     Ok(())
 }
 
-struct LogSink {
-    tsfn: Arc<Mutex<Tsfn>>,
-}
-
-struct Tsfn(sys::napi_threadsafe_function);
-// SAFETY: thread-safe functions may be called and released from any thread.
-unsafe impl Send for Tsfn {}
-
-impl LogSink {
-    fn new(env: &Env, function: sys::napi_value) -> napi::Result<LogSink> {
-        let holder = Arc::new(Mutex::new(Tsfn(ptr::null_mut())));
-        // napi owns one reference, given back (and the handle cleared) at finalize.
-        let context = Arc::into_raw(holder.clone()) as *mut c_void;
-        let mut name = ptr::null_mut();
-        let label = "stateful-redis logger";
-        let mut tsfn = ptr::null_mut();
-        unsafe {
-            check(sys::napi_create_string_utf8(
-                env.raw(),
-                label.as_ptr().cast(),
-                label.len() as isize,
-                &mut name,
-            ))?;
-            let status = sys::napi_create_threadsafe_function(
-                env.raw(),
-                function,
-                ptr::null_mut(),
-                name,
-                QUEUE_CAPACITY,
-                1,
-                context,
-                Some(finalize_sink),
-                ptr::null_mut(),
-                Some(deliver),
-                &mut tsfn,
-            );
-            if status != sys::Status::napi_ok {
-                drop(Arc::from_raw(context as *const Mutex<Tsfn>));
-                check(status)?;
-            }
-            check(sys::napi_unref_threadsafe_function(env.raw(), tsfn))?;
-        }
-        holder.lock().unwrap_or_else(|p| p.into_inner()).0 = tsfn;
-        Ok(LogSink { tsfn: holder })
-    }
-}
+struct LogSink(ThreadsafeCallback<Record>);
 
 impl Sink for LogSink {
     fn log(&self, record: &Record) {
-        let tsfn = self.tsfn.lock().unwrap_or_else(|p| p.into_inner());
-        if tsfn.0.is_null() {
-            return;
-        }
-        let data = Box::into_raw(Box::new(record.clone())) as *mut c_void;
-        // Non-blocking: a full queue drops the event rather than stall the core.
-        let status = unsafe {
-            sys::napi_call_threadsafe_function(
-                tsfn.0,
-                data,
-                sys::ThreadsafeFunctionCallMode::nonblocking,
-            )
-        };
-        if status != sys::Status::napi_ok {
-            drop(unsafe { Box::from_raw(data as *mut Record) });
-        }
+        self.0.send(record.clone());
     }
 }
 
-impl Drop for LogSink {
-    fn drop(&mut self) {
-        let tsfn = self.tsfn.lock().unwrap_or_else(|p| p.into_inner());
-        if !tsfn.0.is_null() {
-            unsafe {
-                sys::napi_release_threadsafe_function(
-                    tsfn.0,
-                    sys::ThreadsafeFunctionReleaseMode::release,
-                );
-            }
-        }
+impl JsArgument for Record {
+    unsafe fn to_js(&self, env: sys::napi_env) -> Option<sys::napi_value> {
+        Some(js_event(env, self))
     }
 }
 
@@ -204,32 +140,4 @@ unsafe fn js_event(env: sys::napi_env, record: &Record) -> sys::napi_value {
     }
     sys::napi_set_named_property(env, event, c"fields".as_ptr(), fields);
     event
-}
-
-unsafe extern "C" fn deliver(
-    env: sys::napi_env,
-    js_callback: sys::napi_value,
-    _context: *mut c_void,
-    data: *mut c_void,
-) {
-    if data.is_null() {
-        return;
-    }
-    let record = Box::from_raw(data as *mut Record);
-    if env.is_null() || js_callback.is_null() {
-        return;
-    }
-    let event = js_event(env, &record);
-    let mut undefined = ptr::null_mut();
-    sys::napi_get_undefined(env, &mut undefined);
-    let mut result = ptr::null_mut();
-    // An exception thrown by the logger surfaces as an uncaught exception.
-    sys::napi_call_function(env, undefined, js_callback, 1, &event, &mut result);
-}
-
-unsafe extern "C" fn finalize_sink(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    if !data.is_null() {
-        let holder = Arc::from_raw(data as *const Mutex<Tsfn>);
-        holder.lock().unwrap_or_else(|p| p.into_inner()).0 = ptr::null_mut();
-    }
 }

@@ -8,9 +8,7 @@
 //! recording and setting thresholds are cheap and synchronous. Alert events reach a
 //! JS callback through a thread-safe function that never keeps the process alive.
 
-use std::os::raw::c_void;
 use std::ptr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use napi::bindgen_prelude::{Function, PromiseRaw, ToNapiValue, Unknown};
@@ -22,6 +20,7 @@ use stateful_redis::monitor::AlertOptions;
 use stateful_redis::{AlertEvent, Error as CoreError, ErrorCode};
 
 use crate::args::string;
+use crate::callback::{JsArgument, ThreadsafeCallback};
 use crate::error::{check, js_error};
 use crate::executor::Executor;
 
@@ -220,8 +219,13 @@ impl Executor {
         #[napi(ts_arg_type = "(event: AlertEvent) => void")] callback: Function<'env>,
     ) -> napi::Result<Function<'env, (), bool>> {
         let exec = self.handle("on_alert").map_err(|e| throw(env, &e))?;
-        let sink = AlertSink::new(env, &callback)?;
-        let id = exec.subscribe_alerts(Box::new(move |event: &AlertEvent| sink.send(event)));
+        // The subscription holds the function; it is released with the subscription.
+        let sink = ThreadsafeCallback::new(env, callback.raw(), "stateful-redis alerts", 0)?;
+        let id = exec.subscribe_alerts(Box::new(move |event: &AlertEvent| {
+            if let Ok(text) = serde_json::to_string(event) {
+                sink.send(AlertJson(text));
+            }
+        }));
         // The monitor, not the executor: holding the unsubscribe function must not
         // keep the connections open after `close()`.
         let monitor = exec.monitor().clone();
@@ -325,117 +329,12 @@ impl Executor {
     }
 }
 
-/// Delivers alert events to a JS function from any thread, through a thread-safe
-/// function that is unreferenced (never keeps the event loop alive) and released
-/// when the subscription is dropped.
-struct AlertSink {
-    tsfn: Arc<Mutex<Tsfn>>,
-}
+/// An alert event for a subscriber's function, as the JSON object of the
+/// core's `AlertEvent`.
+struct AlertJson(String);
 
-struct Tsfn(sys::napi_threadsafe_function);
-// SAFETY: thread-safe functions may be called and released from any thread.
-unsafe impl Send for Tsfn {}
-
-impl AlertSink {
-    fn new(env: &Env, callback: &Function) -> napi::Result<AlertSink> {
-        let holder = Arc::new(Mutex::new(Tsfn(ptr::null_mut())));
-        // napi owns one reference, given back (and the handle cleared) at finalize.
-        let context = Arc::into_raw(holder.clone()) as *mut c_void;
-        let mut name = ptr::null_mut();
-        let label = "stateful-redis alerts";
-        let mut tsfn = ptr::null_mut();
-        unsafe {
-            check(sys::napi_create_string_utf8(
-                env.raw(),
-                label.as_ptr().cast(),
-                label.len() as isize,
-                &mut name,
-            ))?;
-            let status = sys::napi_create_threadsafe_function(
-                env.raw(),
-                callback.raw(),
-                ptr::null_mut(),
-                name,
-                0,
-                1,
-                context,
-                Some(finalize_sink),
-                ptr::null_mut(),
-                Some(deliver),
-                &mut tsfn,
-            );
-            if status != sys::Status::napi_ok {
-                drop(Arc::from_raw(context as *const Mutex<Tsfn>));
-                check(status)?;
-            }
-            check(sys::napi_unref_threadsafe_function(env.raw(), tsfn))?;
-        }
-        holder.lock().unwrap_or_else(|p| p.into_inner()).0 = tsfn;
-        Ok(AlertSink { tsfn: holder })
-    }
-
-    fn send(&self, event: &AlertEvent) {
-        let tsfn = self.tsfn.lock().unwrap_or_else(|p| p.into_inner());
-        if tsfn.0.is_null() {
-            return;
-        }
-        let Ok(text) = serde_json::to_string(event) else {
-            return;
-        };
-        let data = Box::into_raw(Box::new(text)) as *mut c_void;
-        let status = unsafe {
-            sys::napi_call_threadsafe_function(
-                tsfn.0,
-                data,
-                sys::ThreadsafeFunctionCallMode::nonblocking,
-            )
-        };
-        if status != sys::Status::napi_ok {
-            drop(unsafe { Box::from_raw(data as *mut String) });
-        }
-    }
-}
-
-impl Drop for AlertSink {
-    fn drop(&mut self) {
-        let tsfn = self.tsfn.lock().unwrap_or_else(|p| p.into_inner());
-        if !tsfn.0.is_null() {
-            unsafe {
-                sys::napi_release_threadsafe_function(
-                    tsfn.0,
-                    sys::ThreadsafeFunctionReleaseMode::release,
-                );
-            }
-        }
-    }
-}
-
-unsafe extern "C" fn deliver(
-    env: sys::napi_env,
-    js_callback: sys::napi_value,
-    _context: *mut c_void,
-    data: *mut c_void,
-) {
-    if data.is_null() {
-        return;
-    }
-    let event = Box::from_raw(data as *mut String);
-    if env.is_null() || js_callback.is_null() {
-        return;
-    }
-    let Ok(arg) = parse_json(env, &event) else {
-        return;
-    };
-    let mut undefined = ptr::null_mut();
-    sys::napi_get_undefined(env, &mut undefined);
-    let mut result = ptr::null_mut();
-    // An exception thrown by the callback surfaces as an uncaught exception.
-    sys::napi_call_function(env, undefined, js_callback, 1, &arg, &mut result);
-}
-
-unsafe extern "C" fn finalize_sink(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    if !data.is_null() {
-        let holder = Arc::from_raw(data as *const Mutex<Tsfn>);
-        holder.lock().unwrap_or_else(|p| p.into_inner()).0 = ptr::null_mut();
+impl JsArgument for AlertJson {
+    unsafe fn to_js(&self, env: sys::napi_env) -> Option<sys::napi_value> {
+        parse_json(env, &self.0).ok()
     }
 }

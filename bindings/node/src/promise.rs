@@ -12,12 +12,11 @@
 //! call is in flight, so an idle executor never holds the process open.
 //!
 //! Calls do not become tokio tasks of their own: the JS thread queues them and
-//! wakes the executor's one driver task, which polls every queued call in one go.
-//! Their requests then reach the connection's task together and go out in one
-//! write; with a task per call, tokio ran the connection's task right after each
-//! call's (its LIFO slot) and wrote every request alone (one `writev` per call,
-//! measured with `perf stat`). The driver also hands finished calls over in one
-//! push per wake-up.
+//! wakes the executor's one driver task, which polls up to [`SUBMIT_PER_POLL`]
+//! queued calls in one go. Their requests then reach the connection's task
+//! together and go out in one write; with a task per call, tokio ran the
+//! connection's task right after each call's (its LIFO slot) and wrote every
+//! request alone (one `writev` per call, measured with `perf stat`).
 //!
 //! One turn of the event loop settles at most [`SETTLE_PER_TURN`] calls and
 //! leaves the rest to a `setImmediate` callback, so timers and I/O run between
@@ -85,6 +84,15 @@ impl<T: ToNapiValue + Send> Settle for Done<T> {
 /// turn (the thread-safe function is called again), so that a burst of finished
 /// calls never holds the loop for long.
 const SETTLE_PER_TURN: usize = 512;
+
+/// New calls the driver polls before it lets the connection's task write their
+/// requests (it yields, then takes the next ones). All at once, the server
+/// waited for the whole batch and the client then for all the replies. Mixed
+/// workload at 64 in flight, medians of 3 interleaved rounds (busy machine):
+/// 1, 4, 16 and all at once gave 42k, 50k, 44k and 36k ops/s against 43k with a
+/// task per call; in a second run 4 and 8 gave 40k and 42k against 30k
+/// (benches/RESULTS.md, issue 14).
+const SUBMIT_PER_POLL: usize = 8;
 
 /// A call queued for the driver task.
 type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -157,12 +165,25 @@ impl Future for Driver {
         let this = &mut *self;
         this.shared.driver.register(cx.waker());
         loop {
-            let calls = std::mem::take(&mut *this.shared.submitted());
+            let (calls, more) = {
+                let mut submitted = this.shared.submitted();
+                if submitted.len() > SUBMIT_PER_POLL {
+                    let rest = submitted.split_off(SUBMIT_PER_POLL);
+                    (std::mem::replace(&mut *submitted, rest), true)
+                } else {
+                    (std::mem::take(&mut *submitted), false)
+                }
+            };
             let picked = !calls.is_empty();
             this.running.extend(calls.into_iter().map(Unwinding));
             // Polls the new calls and those that were woken; Pending when none
             // is ready (or after a share of them, having woken this task again).
             while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
+            if more {
+                // Lets the connection's task write these before the next ones.
+                cx.waker().wake_by_ref();
+                break;
+            }
             if !picked {
                 break;
             }

@@ -80,9 +80,9 @@ impl<T: ToNapiValue + Send> Settle for Done<T> {
     }
 }
 
-/// Calls settled per turn of the event loop at most; the rest wait for the next
-/// turn (the thread-safe function is called again), so that a burst of finished
-/// calls never holds the loop for long.
+/// Calls settled per turn of the event loop at most; the rest wait for a later
+/// turn (a `setImmediate` callback), so that a burst of finished calls never
+/// holds the loop for long.
 const SETTLE_PER_TURN: usize = 512;
 
 /// New calls the driver polls before it lets the connection's task write their

@@ -12,11 +12,20 @@
 //
 // Usage (run.sh does the pinning): taskset -c 1 node bench.js [--seconds 5]
 //   [--runs 3] [--clients stateful-redis,ioredis,glide] [--json out.json]
+//   [--baseline DIR] (adds the contender "baseline": another copy of the package,
+//   e.g. a build of main, for an A/B of the binding in the same rounds)
 // redis-server is started here pinned to CPU 0 (taskset -c 0).
 // One contender run of benches/contenders.py (no server started, no prefill):
 //   node bench.js --url URL --client ioredis --inflight 64 --seconds 5 --workloads mix
 //     --ns bench:region:logic
+//
+// Besides ops/s and latency, each run records the client's CPU per operation
+// (process.cpuUsage(): the JS thread and the binding's runtime thread), the
+// server's (INFO used_cpu_user + used_cpu_sys over the run) and the event-loop
+// delay (perf_hooks.monitorEventLoopDelay, 1 ms resolution: an idle loop reads
+// about 1 ms; a loop kept busy settling and reissuing calls reads more).
 const { spawn, execFileSync } = require('node:child_process')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
 const fs = require('node:fs')
 const net = require('node:net')
 const os = require('node:os')
@@ -39,6 +48,8 @@ const CLIENTS = opt('clients', 'stateful-redis,ioredis,glide').split(',')
 const WORKLOADS = opt('workloads', 'mix,batch').split(',')
 const INFLIGHT = opt('inflight', '1,64').split(',').map(Number)
 const JSON_OUT = opt('json', null)
+const BASELINE = opt('baseline', null)
+const baseline = BASELINE ? require(path.resolve(BASELINE)) : null
 
 const NS = opt('ns', 'bench:eu:logic')
 const UIDS = 10_000
@@ -71,8 +82,8 @@ function groupByPod(uids, values) {
   return byPod
 }
 
-async function ours(url) {
-  const x = await sr().Executor.connect({ url, commandTimeoutMs: 5000 })
+async function ours(url, pkg = null) {
+  const x = await (pkg || sr()).Executor.connect({ url, commandTimeoutMs: 5000 })
   return {
     get: (u, svc) => x.getLinkedPod(NS, u, svc),
     set: (u, svc, pod, persist) => x.setLinkedPod(NS, u, svc, pod, persist),
@@ -174,8 +185,19 @@ async function prefill(raw) {
   await pipe.exec()
 }
 
-async function measure(client, workload, inflight, seconds, seed) {
+/** The server's CPU time so far, in microseconds (INFO cpu). */
+async function serverCpuUs(raw) {
+  const info = await raw.info('cpu')
+  const field = (name) => Number(info.match(new RegExp(`${name}:([0-9.]+)`))[1])
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
+}
+
+async function measure(client, workload, inflight, seconds, seed, raw) {
   const rand = rng(seed)
+  const server0 = raw ? await serverCpuUs(raw) : 0
+  const delay = monitorEventLoopDelay({ resolution: 1 })
+  delay.enable()
+  const cpu0 = process.cpuUsage()
   const latencies = []
   let ops = 0
   let errors = 0
@@ -198,9 +220,18 @@ async function measure(client, workload, inflight, seconds, seed) {
   const started = process.hrtime.bigint()
   await Promise.all(Array.from({ length: inflight }, worker))
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9
+  const cpu = process.cpuUsage(cpu0)
+  delay.disable()
+  const server = raw ? (await serverCpuUs(raw)) - server0 : NaN
   latencies.sort((a, b) => a - b)
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]
-  return { ops_per_s: ops / elapsed, p50_us: q(0.5), p99_us: q(0.99), ops, errors }
+  return {
+    ops_per_s: ops / elapsed, p50_us: q(0.5), p99_us: q(0.99), ops, errors,
+    client_cpu_us_per_op: (cpu.user + cpu.system) / ops,
+    server_cpu_us_per_op: server / ops,
+    loop_delay_p50_ms: delay.percentile(50) / 1e6,
+    loop_delay_p99_ms: delay.percentile(99) / 1e6,
+  }
 }
 
 // ----- server ------------------------------------------------------------------
@@ -253,6 +284,7 @@ async function main() {
     'stateful-redis': () => ours(`redis://127.0.0.1:${server.port}`),
     ioredis: () => ioredis(server.port),
     glide: () => glide(server.port),
+    baseline: () => ours(`redis://127.0.0.1:${server.port}`, baseline),
   }
   const results = [] // {workload, inflight, client, runs: [...]}
   try {
@@ -266,10 +298,10 @@ async function main() {
             const client = await makers[name]()
             await measure(client, workload, inflight, Math.min(1, SECONDS), 7 + run) // warm-up
             await prefill(raw)
-            const r = await measure(client, workload, inflight, SECONDS, 1000 + run)
+            const r = await measure(client, workload, inflight, SECONDS, 1000 + run, raw)
             client.close()
             rows[name].push(r)
-            console.error(`${workload} ${inflight} in flight, run ${run + 1}: ${name.padEnd(14)} ${Math.round(r.ops_per_s).toString().padStart(7)} ops/s  p50 ${r.p50_us.toFixed(0)} us  p99 ${r.p99_us.toFixed(0)} us  errors ${r.errors}`)
+            console.error(`${workload} ${inflight} in flight, run ${run + 1}: ${name.padEnd(14)} ${Math.round(r.ops_per_s).toString().padStart(7)} ops/s  p50 ${r.p50_us.toFixed(0)} us  p99 ${r.p99_us.toFixed(0)} us  errors ${r.errors}  client ${r.client_cpu_us_per_op.toFixed(1)} us/op  server ${r.server_cpu_us_per_op.toFixed(1)} us/op  loop delay p50 ${r.loop_delay_p50_ms.toFixed(2)} ms p99 ${r.loop_delay_p99_ms.toFixed(2)} ms`)
           }
         }
         for (const name of CLIENTS) {
@@ -279,6 +311,10 @@ async function main() {
             ops_per_s: median(runs.map((r) => r.ops_per_s)),
             p50_us: median(runs.map((r) => r.p50_us)),
             p99_us: median(runs.map((r) => r.p99_us)),
+            client_cpu_us_per_op: median(runs.map((r) => r.client_cpu_us_per_op)),
+            server_cpu_us_per_op: median(runs.map((r) => r.server_cpu_us_per_op)),
+            loop_delay_p50_ms: median(runs.map((r) => r.loop_delay_p50_ms)),
+            loop_delay_p99_ms: median(runs.map((r) => r.loop_delay_p99_ms)),
             errors: runs.reduce((a, r) => a + r.errors, 0),
           })
         }
@@ -300,12 +336,12 @@ async function main() {
 
 function markdown(meta, results) {
   const lines = []
-  lines.push(`| workload | in flight | client | ops/s | p50 µs | p99 µs | ours ÷ this (ops/s) |`)
-  lines.push('|---|---:|---|---:|---:|---:|---:|')
+  lines.push(`| workload | in flight | client | ops/s | p50 µs | p99 µs | client CPU µs/op | server CPU µs/op | loop delay p50/p99 ms | ours ÷ this (ops/s) |`)
+  lines.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of results) {
     const ours = results.find((o) => o.workload === r.workload && o.inflight === r.inflight && o.client === 'stateful-redis')
     const ratio = ours && r.client !== 'stateful-redis' ? `${(ours.ops_per_s / r.ops_per_s).toFixed(2)}×` : ''
-    lines.push(`| ${r.workload} | ${r.inflight} | ${r.client} | ${Math.round(r.ops_per_s).toLocaleString('en-US')} | ${r.p50_us.toFixed(0)} | ${r.p99_us.toFixed(0)} | ${ratio} |`)
+    lines.push(`| ${r.workload} | ${r.inflight} | ${r.client} | ${Math.round(r.ops_per_s).toLocaleString('en-US')} | ${r.p50_us.toFixed(0)} | ${r.p99_us.toFixed(0)} | ${r.client_cpu_us_per_op.toFixed(1)} | ${r.server_cpu_us_per_op.toFixed(1)} | ${r.loop_delay_p50_ms.toFixed(2)}/${r.loop_delay_p99_ms.toFixed(2)} | ${ratio} |`)
   }
   lines.push('')
   lines.push(`Medians of ${meta.runs} runs of ${meta.seconds} s (after a 1 s warm-up each); ${meta.date}; Node ${meta.node}, Redis ${meta.redis}, ioredis ${meta.ioredis}, valkey-glide ${meta.glide}; ${meta.cpu}, ${meta.cores} cores; redis-server on CPU 0, client on CPU 1.`)

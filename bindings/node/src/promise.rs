@@ -10,12 +10,31 @@
 //!
 //! The thread-safe function is referenced (keeps the process alive) only while a
 //! call is in flight, so an idle executor never holds the process open.
+//!
+//! Calls do not become tokio tasks of their own: the JS thread queues them and
+//! wakes the executor's one driver task, which polls up to [`SUBMIT_PER_POLL`]
+//! queued calls in one go. Their requests then reach the connection's task
+//! together and go out in one write; with a task per call, tokio ran the
+//! connection's task right after each call's (its LIFO slot) and wrote every
+//! request alone (one `writev` per call, measured with `perf stat`).
+//!
+//! One turn of the event loop settles at most [`SETTLE_PER_TURN`] calls and
+//! leaves the rest to a `setImmediate` callback, so timers and I/O run between
+//! batches however many calls finish at once. (Calling the thread-safe function
+//! again would not do: Node delivers up to 1,000 queued calls of a thread-safe
+//! function in one go, without a turn of the loop in between.)
 
 use std::future::Future;
 use std::os::raw::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::task::AtomicWaker;
 
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env, Status};
@@ -61,9 +80,32 @@ impl<T: ToNapiValue + Send> Settle for Done<T> {
     }
 }
 
+/// Calls settled per turn of the event loop at most; the rest wait for a later
+/// turn (a `setImmediate` callback), so that a burst of finished calls never
+/// holds the loop for long.
+const SETTLE_PER_TURN: usize = 512;
+
+/// New calls the driver polls before it lets the connection's task write their
+/// requests (it yields, then takes the next ones). All at once, the server
+/// waited for the whole batch and the client then for all the replies. Mixed
+/// workload at 64 in flight, medians of 3 interleaved rounds (busy machine):
+/// 1, 4, 16 and all at once gave 42k, 50k, 44k and 36k ops/s against 43k with a
+/// task per call; in a second run 4 and 8 gave 40k and 42k against 30k
+/// (benches/RESULTS.md, issue 14).
+const SUBMIT_PER_POLL: usize = 8;
+
+/// A call queued for the driver task.
+type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// State shared by the JS thread, the runtime's tasks and the thread-safe function.
 struct Shared {
     queue: Mutex<Vec<Box<dyn Settle>>>,
+    /// Calls made on the JS thread, not yet picked up by the driver task.
+    submitted: Mutex<Vec<Call>>,
+    /// The driver task's waker.
+    driver: AtomicWaker,
+    /// The completer is gone: the driver ends once its calls are done.
+    closing: AtomicBool,
     /// Calls whose promise is not settled yet (changed on the JS thread only).
     in_flight: AtomicUsize,
     /// The thread-safe function; null once napi has finalized it (at the latest
@@ -80,6 +122,93 @@ impl Shared {
     fn tsfn(&self) -> MutexGuard<'_, Tsfn> {
         self.tsfn.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn submitted(&self) -> MutexGuard<'_, Vec<Call>> {
+        self.submitted.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues finished calls; wakes the JS thread when the queue was empty.
+    fn push(&self, done: impl IntoIterator<Item = Box<dyn Settle>>) {
+        let was_empty = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = queue.is_empty();
+            queue.extend(done);
+            was_empty && !queue.is_empty()
+        };
+        if was_empty {
+            let tsfn = self.tsfn();
+            if !tsfn.0.is_null() {
+                unsafe {
+                    sys::napi_call_threadsafe_function(
+                        tsfn.0,
+                        ptr::null_mut(),
+                        sys::ThreadsafeFunctionCallMode::nonblocking,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Runs the calls of one executor on the runtime: picks up what the JS thread
+/// queued, polls every call, and ends when the completer is gone and its calls
+/// are done.
+struct Driver {
+    shared: Arc<Shared>,
+    running: FuturesUnordered<Unwinding>,
+}
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        this.shared.driver.register(cx.waker());
+        loop {
+            let (calls, more) = {
+                let mut submitted = this.shared.submitted();
+                if submitted.len() > SUBMIT_PER_POLL {
+                    let rest = submitted.split_off(SUBMIT_PER_POLL);
+                    (std::mem::replace(&mut *submitted, rest), true)
+                } else {
+                    (std::mem::take(&mut *submitted), false)
+                }
+            };
+            let picked = !calls.is_empty();
+            this.running.extend(calls.into_iter().map(Unwinding));
+            // Polls the new calls and those that were woken; Pending when none
+            // is ready (or after a share of them, having woken this task again).
+            while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
+            if more {
+                // Lets the connection's task write these before the next ones.
+                cx.waker().wake_by_ref();
+                break;
+            }
+            if !picked {
+                break;
+            }
+        }
+        if this.running.is_empty()
+            && this.shared.closing.load(Ordering::Acquire)
+            && this.shared.submitted().is_empty()
+        {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+/// A call whose panic ends only that call (its guard then rejects it with
+/// `INTERNAL`), not the driver and every other call.
+struct Unwinding(Call);
+
+impl Future for Unwinding {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let call = &mut self.0;
+        catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(cx))).unwrap_or(Poll::Ready(()))
+    }
 }
 
 /// Creates promises and settles them from any thread. One per executor.
@@ -90,8 +219,13 @@ pub(crate) struct Completer {
 impl Completer {
     /// Must run on the JS thread.
     pub(crate) fn new(env: &Env) -> napi::Result<Arc<Completer>> {
+        let runtime = stateful_redis::runtime::shared()
+            .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))?;
         let shared = Arc::new(Shared {
             queue: Mutex::new(Vec::new()),
+            submitted: Mutex::new(Vec::new()),
+            driver: AtomicWaker::new(),
+            closing: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             tsfn: Mutex::new(Tsfn(ptr::null_mut())),
         });
@@ -130,6 +264,10 @@ impl Completer {
             check(sys::napi_unref_threadsafe_function(raw_env, tsfn))?;
         }
         shared.tsfn().0 = tsfn;
+        runtime.spawn(Driver {
+            shared: shared.clone(),
+            running: FuturesUnordered::new(),
+        });
         Ok(Arc::new(Completer { shared }))
     }
 
@@ -160,8 +298,6 @@ impl Completer {
         T: ToNapiValue + Send + 'static,
         F: Future<Output = Result<T, CoreError>> + Send + 'static,
     {
-        let runtime = stateful_redis::runtime::shared()
-            .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))?;
         let (deferred, promise) = create_promise(env)?;
         if self.shared.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
             // A call in flight keeps the process alive until its promise settles.
@@ -176,39 +312,30 @@ impl Completer {
             completer: self.clone(),
             deferred: Some(deferred),
         };
-        runtime.spawn(async move {
+        let call: Call = Box::pin(async move {
             let mut guard = guard;
             let result = call.await;
             guard.finish(result);
         });
-        Ok(PromiseRaw::new(env.raw(), promise))
-    }
-
-    /// Queues a result; wakes the JS thread when the queue was empty.
-    fn push(&self, done: Box<dyn Settle>) {
-        let was_empty = {
-            let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let was_empty = queue.is_empty();
-            queue.push(done);
-            was_empty
+        let first = {
+            let mut submitted = self.shared.submitted();
+            submitted.push(call);
+            submitted.len() == 1
         };
-        if was_empty {
-            let tsfn = self.shared.tsfn();
-            if !tsfn.0.is_null() {
-                unsafe {
-                    sys::napi_call_threadsafe_function(
-                        tsfn.0,
-                        ptr::null_mut(),
-                        sys::ThreadsafeFunctionCallMode::nonblocking,
-                    );
-                }
-            }
+        if first {
+            // Later calls of this turn join the queue without waking it again.
+            self.shared.driver.wake();
         }
+        Ok(PromiseRaw::new(env.raw(), promise))
     }
 }
 
 impl Drop for Completer {
     fn drop(&mut self) {
+        // The driver ends once the calls it runs are done (each holds a clone of
+        // this completer, so none is left when this runs).
+        self.shared.closing.store(true, Ordering::Release);
+        self.shared.driver.wake();
         // Allowed from any thread; napi finalizes once queued calls are delivered.
         let tsfn = self.shared.tsfn();
         if !tsfn.0.is_null() {
@@ -232,7 +359,8 @@ struct Guard {
 impl Guard {
     fn finish<T: ToNapiValue + Send + 'static>(&mut self, result: Result<T, CoreError>) {
         if let Some(deferred) = self.deferred.take() {
-            self.completer.push(Box::new(Done { deferred, result }));
+            let done: Box<dyn Settle> = Box::new(Done { deferred, result });
+            self.completer.shared.push([done]);
         }
     }
 }
@@ -273,7 +401,20 @@ unsafe extern "C" fn drain(
         return;
     }
     let shared = &*(context as *const Shared);
-    let batch = std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
+    let (batch, more) = {
+        let mut queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.len() > SETTLE_PER_TURN {
+            let rest = queue.split_off(SETTLE_PER_TURN);
+            (std::mem::replace(&mut *queue, rest), true)
+        } else {
+            (std::mem::take(&mut *queue), false)
+        }
+    };
+    if more {
+        // The rest on a later turn: the queue is not empty, so no finishing call
+        // would wake the loop for it.
+        settle_later(env, context);
+    }
     let settled = batch.len();
     for done in batch {
         let mut scope = ptr::null_mut();
@@ -288,6 +429,69 @@ unsafe extern "C" fn drain(
             sys::napi_unref_threadsafe_function(env, tsfn.0);
         }
     }
+}
+
+/// Drains the queue again from a `setImmediate` callback (a later turn of the
+/// event loop). Falls back to the thread-safe function (settled in this turn)
+/// if the callback cannot be scheduled.
+unsafe fn settle_later(env: sys::napi_env, context: *mut c_void) {
+    // The callback holds a reference to `Shared` until it runs.
+    Arc::increment_strong_count(context as *const Shared);
+    let name = "settleLater";
+    let mut callback = ptr::null_mut();
+    let mut global = ptr::null_mut();
+    let mut set_immediate = ptr::null_mut();
+    let mut ignored = ptr::null_mut();
+    let scheduled = sys::napi_create_function(
+        env,
+        name.as_ptr().cast(),
+        name.len() as isize,
+        Some(drain_later),
+        context,
+        &mut callback,
+    ) == sys::Status::napi_ok
+        && sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
+        && sys::napi_get_named_property(env, global, c"setImmediate".as_ptr(), &mut set_immediate)
+            == sys::Status::napi_ok
+        && sys::napi_call_function(env, global, set_immediate, 1, &callback, &mut ignored)
+            == sys::Status::napi_ok;
+    if !scheduled {
+        let mut exception = ptr::null_mut();
+        sys::napi_get_and_clear_last_exception(env, &mut exception);
+        Arc::decrement_strong_count(context as *const Shared);
+        let shared = &*(context as *const Shared);
+        let tsfn = shared.tsfn();
+        if !tsfn.0.is_null() {
+            sys::napi_call_threadsafe_function(
+                tsfn.0,
+                ptr::null_mut(),
+                sys::ThreadsafeFunctionCallMode::nonblocking,
+            );
+        }
+    }
+}
+
+/// The `setImmediate` callback of [`settle_later`].
+unsafe extern "C" fn drain_later(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let mut context = ptr::null_mut();
+    let mut argc = 0usize;
+    if sys::napi_get_cb_info(
+        env,
+        info,
+        &mut argc,
+        ptr::null_mut(),
+        ptr::null_mut(),
+        &mut context,
+    ) == sys::Status::napi_ok
+        && !context.is_null()
+    {
+        drain(env, ptr::null_mut(), context, ptr::null_mut());
+        Arc::decrement_strong_count(context as *const Shared);
+    }
+    ptr::null_mut()
 }
 
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -3,6 +3,7 @@
 // memory growth over many calls.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const v8 = require('node:v8')
 const vm = require('node:vm')
@@ -41,6 +42,46 @@ test('load', async (t) => {
     )
     assert.equal(mixed.filter((r) => r.status === 'rejected').length, n / 10)
     assert.ok(mixed.every((r, i) => (i % 10 === 0 ? r.reason.code === 'INVALID_ARGUMENT' : r.value === i % 32)))
+  })
+
+  await t.test('a burst of 10,000 finished calls settles over several turns of the event loop', async () => {
+    // Every call is answered by the server while the JS thread is blocked, so
+    // all of them are finished when the loop runs again: they must settle with
+    // their own values and errors, and not all in one turn (setImmediate
+    // callbacks run in between). No timing bound: a slow machine only spreads
+    // the settling over more turns.
+    const n = 10_000
+    await h.raw.set(`sf:{${NS}:lk:burst-bad}chat`, 'not-a-pod')
+    const gets = () => Number(/cmdstat_get:calls=(\d+)/.exec(
+      execFileSync('redis-cli', ['-p', String(h.server.port), 'INFO', 'commandstats'], { encoding: 'utf8' }))?.[1] ?? 0)
+    const before = gets()
+    let settled = 0
+    const count = (p) => p.finally(() => settled++)
+    const calls = Array.from({ length: n }, (_, i) => count(i % 100 === 0
+      ? x.getLinkedPod(NS, 'burst-bad', 'chat')
+      : x.getLinkedPod(NS, `c${i}`, 'chat')))
+    const seen = []
+    let done = false
+    const observe = () => {
+      seen.push(settled)
+      if (!done) setImmediate(observe)
+    }
+    setImmediate(observe)
+    // Blocks the JS thread until the server has answered every call (GET), then
+    // a little longer for the replies to be read (if some are not, they settle
+    // in later turns anyway). Gives up blocking after about 30 s rather than
+    // hang (the assertions below still hold then).
+    for (let i = 0; i < 1500 && gets() - before < n; i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20)
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200)
+    const results = await Promise.allSettled(calls)
+    done = true
+    results.forEach((r, i) => {
+      if (i % 100 === 0) assert.equal(r.reason.code, 'DATA', `call ${i}`)
+      else assert.equal(r.value, i % 32, `call ${i}`)
+    })
+    const between = seen.filter((s) => s > 0 && s < n)
+    t.diagnostic(`setImmediate callbacks saw ${between.length} partial counts: ${between.slice(0, 8).join(', ')}`)
+    assert.ok(between.length > 0, `no turn of the event loop between the first and the last settle: ${seen.slice(0, 8)}`)
   })
 
   await t.test('the event loop stays responsive under load', async () => {

@@ -40,3 +40,14 @@ pub fn ratio(s: &str) -> Result<f64, String> {
 pub fn count(min: u64, max: u64) -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::<usize>::new().range(min..=max)
 }
+
+/// A const label of the metrics, `KEY=VALUE` (the core checks the name and the
+/// value when it builds the configuration). The value may contain `=`.
+pub fn label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}

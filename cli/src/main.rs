@@ -145,6 +145,18 @@ struct ConnArgs {
         hide_env_values = true
     )]
     client_name: Option<String>,
+    /// A const label on every series of the Prometheus exposition (`dashboard`'s
+    /// /metrics), `KEY=VALUE`, e.g. `executor=orders`; repeatable (the
+    /// environment variable takes them comma-separated).
+    #[arg(
+        long = "metrics-label",
+        global = true,
+        value_name = "KEY=VALUE",
+        env = "STATEFUL_REDIS_METRICS_LABELS",
+        value_delimiter = ',',
+        value_parser = args::label
+    )]
+    metrics_labels: Vec<(String, String)>,
 }
 
 #[derive(Subcommand)]

@@ -5,6 +5,8 @@
 //! `redis-server` started for the lifetime of the command (kept in `shutdown` so
 //! that a signal can stop it; see docs/cli.md). Writes refuse the private server.
 
+use std::collections::BTreeMap;
+
 use stateful_redis::config::{KeySchemaName, Options};
 use stateful_redis_cli::CliError;
 use stateful_redis_testkit::LocalRedis;
@@ -45,6 +47,8 @@ pub fn given_options(conn: &ConnArgs) -> Result<Options, CliError> {
         tls_client_cert_file: conn.tls_cert.clone(),
         tls_client_key_file: conn.tls_key.clone(),
         client_name: conn.client_name.clone(),
+        // Checked by the core (names, reserved `le`, duplicates) with the rest.
+        metrics_labels: metrics_labels(conn)?,
         // The CLI's own default: a command waits longer than a service would.
         command_timeout_ms: 5_000,
         ..Options::default()
@@ -65,6 +69,21 @@ pub fn given_options(conn: &ConnArgs) -> Result<Options, CliError> {
         o.connect_timeout_ms = ms;
     }
     Ok(o)
+}
+
+/// The `--metrics-label` pairs as a map; a key given twice is refused rather
+/// than one value silently winning.
+fn metrics_labels(conn: &ConnArgs) -> Result<BTreeMap<String, String>, CliError> {
+    let mut labels = BTreeMap::new();
+    for (key, value) in &conn.metrics_labels {
+        if labels.insert(key.clone(), value.clone()).is_some() {
+            return Err(CliError::new(
+                "INVALID_ARGUMENT",
+                format!("--metrics-label `{key}` is given twice"),
+            ));
+        }
+    }
+    Ok(labels)
 }
 
 /// `HOST:PORT` as a seed URL; a URL (`redis://`, `rediss://`) is kept.

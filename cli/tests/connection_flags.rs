@@ -662,3 +662,83 @@ fn completions_and_man_page_come_from_the_flags() {
     let help = run_env(&["--help"], &[]).stdout;
     assert!(!help.contains("completions"), "{help}");
 }
+
+/// `--metrics-label` (repeatable) and `$STATEFUL_REDIS_METRICS_LABELS`
+/// (comma-separated) fill the `metrics_labels` option; a key given twice, a
+/// name the exposition reserves and a pair without `=` are refused before
+/// anything connects. (That the labels reach `/metrics` is checked by the
+/// dashboard's test.)
+#[test]
+fn metrics_labels_come_from_the_flag_or_the_environment() {
+    let r = run_env(
+        &[
+            "--metrics-label",
+            "executor=orders",
+            "--metrics-label",
+            "region=eu=west",
+            "options",
+        ],
+        &[],
+    );
+    let out = &r.ok().stdout;
+    assert!(out.contains("\"executor\": \"orders\""), "{out}");
+    assert!(out.contains("\"region\": \"eu=west\""), "{out}");
+    let r = run_env(
+        &["options"],
+        &[("STATEFUL_REDIS_METRICS_LABELS", "a=1,b=2")],
+    );
+    let out = &r.ok().stdout;
+    assert!(
+        out.contains("\"a\": \"1\"") && out.contains("\"b\": \"2\""),
+        "{out}"
+    );
+    // The flag wins over the environment, as every flag does.
+    let r = run_env(
+        &["--metrics-label", "c=3", "options"],
+        &[("STATEFUL_REDIS_METRICS_LABELS", "a=1")],
+    );
+    let out = &r.ok().stdout;
+    assert!(
+        out.contains("\"c\": \"3\"") && !out.contains("\"a\""),
+        "{out}"
+    );
+
+    let r = run_env(
+        &[
+            "--metrics-label",
+            "a=1",
+            "--metrics-label",
+            "a=2",
+            "options",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("`a` is given twice"), "{}", r.stderr);
+    let r = run_env(&["--metrics-label", "noeq", "options"], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // The core's checks, as for every option: a reserved name is a CONFIG error
+    // and the value is never echoed.
+    let server = LocalRedis::start().expect("redis-server");
+    let r = run_env(
+        &[
+            "--url",
+            &server.url(),
+            "--metrics-label",
+            "le=secret-value",
+            "link",
+            "get",
+            "a:b:c",
+            "u",
+            "s",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("stateful-redis: CONFIG: ") && r.stderr.contains("\"le\""),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("secret-value"), "{}", r.stderr);
+}

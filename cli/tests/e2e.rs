@@ -464,6 +464,8 @@ fn dashboard_serves_prometheus_json_and_a_live_page() {
         .args([
             "--url",
             &server.url(),
+            "--metrics-label",
+            "executor=orders",
             "dashboard",
             "--listen",
             "127.0.0.1:0",
@@ -497,6 +499,12 @@ fn dashboard_serves_prometheus_json_and_a_live_page() {
         let (status, body) = http_get(&addr, "/metrics");
         assert!(status.contains("200"), "{status}");
         assert!(body.contains("# TYPE stateful_redis_"), "{body}");
+        // `--metrics-label` puts its const label on every series.
+        let samples: Vec<&str> = body.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(!samples.is_empty(), "{body}");
+        for sample in samples {
+            assert!(sample.contains("executor=\"orders\""), "{sample}");
+        }
         let (_, body) = http_get(&addr, "/metrics.json");
         let snap: stateful_redis::MetricsSnapshot =
             serde_json::from_str(&body).expect("/metrics.json is a snapshot");

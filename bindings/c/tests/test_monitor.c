@@ -122,6 +122,63 @@ static void test_prometheus_text(void) {
     sr_string_free(text);
 }
 
+/* Every sample line (not a `#` line) of an exposition carries `label`. */
+static void check_every_sample_has(const char *text, const char *label) {
+    int samples = 0;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > 0 && line[0] != '#') {
+            char sample[1024];
+            snprintf(sample, sizeof sample, "%.*s", (int)len, line);
+            samples++;
+            if (strstr(sample, label) == NULL)
+                t_fail(__FILE__, __LINE__, "sample without %s: %s", label, sample);
+        }
+        line = end ? end + 1 : NULL;
+    }
+    CHECK(samples > 0);
+}
+
+/* Const labels (option `metrics_labels`): two executors of one process stay
+ * apart in one scrape; a bad label is CONFIG, names the label, never echoes
+ * its value, and makes nothing. */
+static void test_metrics_labels(void) {
+    SrExecutor *orders = t_executor("\"metrics_labels\": {\"executor\": \"orders\"}");
+    SrExecutor *billing = t_executor("\"metrics_labels\": {\"executor\": \"billing\"}");
+    SrExecutor *out = (SrExecutor *)0x1;
+    char *text = NULL, json[256];
+    int64_t pod;
+    CHECK_OK(sr_get_linked_pod(orders, "t:lab", "u1", "chat", &pod));
+    CHECK_OK(sr_metrics_prometheus(orders, &text));
+    if (text) {
+        check_every_sample_has(text, "executor=\"orders\"");
+        CHECK(strstr(text, "billing") == NULL);
+        CHECK(strstr(text, "stateful_redis_build_info{") != NULL);
+        sr_string_free(text);
+    }
+    text = NULL;
+    CHECK_OK(sr_metrics_prometheus(billing, &text));
+    if (text) {
+        check_every_sample_has(text, "executor=\"billing\"");
+        CHECK(strstr(text, "orders") == NULL);
+        sr_string_free(text);
+    }
+    sr_executor_free(orders);
+    sr_executor_free(billing);
+
+    const char *bad[] = {"\"le\": \"hush-1\"", "\"__x\": \"hush-2\"", "\"a-b\": \"hush-3\"",
+                         "\"ok\": \"\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(json, sizeof json, "{\"url\": \"%s\", \"metrics_labels\": {%s}}", t_url(0),
+                 bad[i]);
+        CHECK_STATUS(sr_executor_new(json, &out), SR_CONFIG);
+        CHECK(strstr(sr_last_error_message(), "metrics_labels") != NULL);
+        CHECK(strstr(sr_last_error_message(), "hush") == NULL);
+        CHECK(out == (SrExecutor *)0x1);
+    }
+}
+
 struct alerts_seen {
     pthread_mutex_t lock;
     int events, firing;
@@ -372,6 +429,7 @@ int main(void) {
     RUN(test_snapshot_counts_every_operation);
     RUN(test_record_operation_and_reset);
     RUN(test_prometheus_text);
+    RUN(test_metrics_labels);
     RUN(test_alert_rules_are_checked);
     RUN(test_alert_callback_on_the_calling_thread);
     RUN(test_alert_callback_on_the_tick_thread);

@@ -205,38 +205,45 @@ async fn a_stalled_connection_is_replaced_but_a_slow_reply_is_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_limit_refuses_with_busy_at_once() {
+    // No timing bound: the server is held by `CLIENT PAUSE` (in effect once the
+    // command has answered), the admitted calls are counted rather than waited
+    // for with a sleep, and "at once" means the refusal came back while the
+    // admitted calls were still held.
     let h = harness_with(|b| {
         b.max_in_flight(4)
-            .command_timeout(Duration::from_millis(2_000))
+            .command_timeout(Duration::from_millis(10_000))
     })
     .await;
     let mut raw = raw_connection(&h.server).await;
-    let sleeper = tokio::spawn(async move {
-        let _: () = redis::cmd("DEBUG")
-            .arg("SLEEP")
-            .arg("0.5")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(3_000)
+        .arg("ALL")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
     let stuck: Vec<_> = (0..4)
         .map(|_| {
             let e = h.exec.clone();
             tokio::spawn(async move { e.get_linked_pod(NS, "u1", "chat").await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let started = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.exec.in_flight() < 4 {
+        assert!(Instant::now() < deadline, "the 4 calls were never admitted");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Busy);
     assert!(err.retryable());
-    // Refused at once: far below the 1 s the admitted calls wait.
-    assert!(started.elapsed() < Duration::from_millis(250));
+    // Refused without waiting for a slot: the admitted calls are still held.
+    assert_eq!(h.exec.in_flight(), 4);
+    assert!(stuck.iter().all(|t| !t.is_finished()));
+    // They are served when the pause ends (`CLIENT UNPAUSE` would wait for it
+    // too: the pause holds every client's commands).
     for t in stuck {
         t.await.unwrap().unwrap();
     }
-    sleeper.await.unwrap();
     assert_eq!(h.exec.in_flight(), 0);
 }
 

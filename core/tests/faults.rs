@@ -30,9 +30,11 @@ async fn restart_fails_with_connection_or_timeout_then_recovers() {
             "{err}"
         );
         assert!(
-            // The deadline plus slack for a busy 2-core CI machine; a call
-            // that hung would wait for the restart, seconds later.
-            started.elapsed() < Duration::from_millis(300 + 250),
+            // The deadline plus slack for a busy 2-core CI machine (steal
+            // time, neighbours' builds); a call that hung would wait for the
+            // restart, which comes only after this loop. The exact figure is
+            // measured by scripts/faults.sh, not bounded here.
+            started.elapsed() < Duration::from_millis(300 + 1_700),
             "{:?}",
             started.elapsed()
         );
@@ -105,25 +107,28 @@ async fn script_flush_during_a_run_is_invisible() {
 #[tokio::test]
 async fn slow_server_times_out_on_time() {
     let mut h = harness_with(|b| b.command_timeout(Duration::from_millis(200))).await;
+    // The server holds every command for 3 s (`CLIENT PAUSE` is in effect once
+    // it has answered, unlike a `DEBUG SLEEP` sent from another task), so both
+    // calls below meet a stalled server however slow this machine is.
     let mut raw = raw_connection(&h.server).await;
-    let sleeper = tokio::spawn(async move {
-        let _: () = redis::cmd("DEBUG")
-            .arg("SLEEP")
-            .arg("1")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(3_000)
+        .arg("ALL")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let paused = Instant::now();
     let started = Instant::now();
     let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
     let took = started.elapsed();
     assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    // Not before the deadline, and while the server still holds the call (a
+    // call that waited for the server would take the rest of the 3 s).
+    assert!(took >= Duration::from_millis(190), "{took:?}");
     assert!(
-        // Not before the deadline, and well before the 1 s sleep ends (slack
-        // for a busy CI machine).
-        took >= Duration::from_millis(190) && took < Duration::from_millis(500),
-        "{took:?}"
+        paused.elapsed() < Duration::from_millis(3_000),
+        "{took:?}: the call waited for the pause to end"
     );
     let err = h
         .exec
@@ -135,9 +140,8 @@ async fn slow_server_times_out_on_time() {
         !err.retryable(),
         "a write that may have run is not blindly retryable"
     );
-    sleeper.await.unwrap();
     // After the stall the executor works again.
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while h.exec.get_linked_pod(NS, "u1", "chat").await.is_err() {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;

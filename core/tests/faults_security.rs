@@ -84,8 +84,11 @@ async fn client_certificate_is_presented_when_the_server_asks() {
 async fn a_server_signed_by_another_ca_is_a_clear_connection_error() {
     let pki = TestPki::new();
     let redis = TlsRedis::start(&pki, "no");
+    // A connect timeout far above the bound below: a refusal that waited for
+    // it could not pass as "at once".
     let config = tls_config(&redis.tls_url())
         .tls_ca_file(pki.path("other-ca.crt"))
+        .connect_timeout(Duration::from_secs(20))
         .build()
         .unwrap();
     let started = Instant::now();
@@ -96,8 +99,8 @@ async fn a_server_signed_by_another_ca_is_a_clear_connection_error() {
         "the message says why: {err}"
     );
     assert!(
-        started.elapsed() < Duration::from_millis(1_000),
-        "fails at once"
+        started.elapsed() < Duration::from_secs(10),
+        "fails at once, not at the connect timeout"
     );
 }
 
@@ -122,9 +125,10 @@ async fn rediss_against_a_plain_server_fails_within_the_connect_timeout() {
         let took = started.elapsed();
         assert_eq!(err.code(), ErrorCode::Connection, "{err}");
         // G1 (connect): the exact figure comes from scripts/faults.sh; here a
-        // bound loose enough for a loaded CI machine.
+        // bound loose enough for a loaded CI machine (without the timeout the
+        // connect would wait forever).
         assert!(
-            took < connect_timeout + Duration::from_millis(500),
+            took < connect_timeout + Duration::from_millis(2_000),
             "{took:?}"
         );
         slowest = slowest.max(took);

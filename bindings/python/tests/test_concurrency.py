@@ -41,9 +41,9 @@ def test_eight_threads_share_one_executor(ex: stateful_redis.Executor, raw: Any)
 def test_the_gil_is_released_during_a_call(url: str, server: RedisServer) -> None:
     """While one thread waits on a slow server, another keeps running Python."""
     ex = stateful_redis.Executor(url=url, command_timeout_ms=3000)
-    sleeper = threading.Thread(target=lambda: server.client().execute_command("DEBUG", "SLEEP", "0.5"))
-    sleeper.start()
-    time.sleep(0.05)
+    # Held for 2 s from the moment CLIENT PAUSE answers, so the call below waits
+    # however late it starts.
+    server.client().execute_command("CLIENT", "PAUSE", "2000", "ALL")
     done = threading.Event()
     waited = []
 
@@ -59,7 +59,6 @@ def test_the_gil_is_released_during_a_call(url: str, server: RedisServer) -> Non
     while not done.is_set():
         spins += 1
     th.join()
-    sleeper.join()
     assert waited[0] > 0.2
     assert spins > 10_000, spins  # the main thread ran while the call waited
 

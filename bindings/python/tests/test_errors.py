@@ -5,7 +5,6 @@ exception hierarchy and its attributes."""
 import asyncio
 import builtins
 import pickle
-import threading
 import time
 from typing import Any, Callable
 
@@ -168,16 +167,22 @@ def raises_code_any(codes: Any, fn: Callable[[], Any]) -> stateful_redis.Statefu
 
 def test_timeout(url: str, raw: Any, server: RedisServer) -> None:
     ex = stateful_redis.Executor(url=url, command_timeout_ms=100, retry={"max_attempts": 1})
-    sleeper = threading.Thread(target=lambda: server.client().execute_command("DEBUG", "SLEEP", "1.5"))
-    sleeper.start()
-    time.sleep(0.1)
-    started = time.monotonic()
+    # The server holds every command for 3 s: in effect once CLIENT PAUSE has
+    # answered (a DEBUG SLEEP from another thread might start after the call).
+    paused = time.monotonic()
+    server.client().execute_command("CLIENT", "PAUSE", "3000", "ALL")
     err = raises_code("TIMEOUT", lambda: ex.get_linked_pod(NS, "u", "chat"))
-    assert time.monotonic() - started < 1.0  # well before the server wakes up
+    assert time.monotonic() - paused < 3.0  # it did not wait for the server
     assert isinstance(err, builtins.TimeoutError)
     assert err.retryable is True  # a read is safe to repeat
-    sleeper.join()
-    assert ex.get_linked_pod(NS, "u", "chat") is None  # service resumes by itself
+    # Service resumes by itself once the pause ends.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            assert ex.get_linked_pod(NS, "u", "chat") is None
+            break
+        except stateful_redis.StatefulRedisError as e:
+            assert e.code == "TIMEOUT" and time.monotonic() < deadline, repr(e)
 
 
 def test_auth_errors_and_no_password_in_messages(url: str, raw: Any, server: RedisServer) -> None:

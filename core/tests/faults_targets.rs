@@ -37,8 +37,15 @@ fn env_count(name: &str, ci: u64) -> u64 {
 }
 
 /// Slack over the deadline allowed in CI. The target is 50 ms; the measured
-/// figure is printed and reported by `scripts/faults.sh`.
-const CI_SLACK: Duration = Duration::from_millis(150);
+/// figure is printed and reported by `scripts/faults.sh`. The slack is wide
+/// because a busy 2-core CI machine can hold a thread for a tenth of a second
+/// and more; the faults of G1 last [`G1_FAULT`], so a call that waited for the
+/// server instead of its deadline still takes longer than the deadline plus
+/// this slack (up to `G1_FAULT`, T + 1.3 s).
+const CI_SLACK: Duration = Duration::from_millis(600);
+
+/// How long each fault of G1 holds the server (pause, sleep, stop, stall).
+const G1_FAULT: Duration = Duration::from_millis(1_500);
 
 // ----- G1: deadlines -----------------------------------------------------------
 
@@ -149,14 +156,15 @@ async fn g1_deadline_under_client_pause() {
     let server = start_server();
     let exec = g1_executor(server.url()).await;
     let stop = Arc::new(AtomicBool::new(false));
-    // Pause all clients for 500 ms, again and again, with 50 ms gaps.
+    // Pause all clients for G1_FAULT, again and again, with 50 ms gaps.
     let pauser = std::thread::spawn({
         let (stop, port) = (stop.clone(), server.port());
         move || {
             let admin = LocalRedisClient(port);
             while !stop.load(Ordering::Relaxed) {
-                admin.command(&["CLIENT", "PAUSE", "500", "ALL"]);
-                std::thread::sleep(Duration::from_millis(550));
+                let ms = G1_FAULT.as_millis().to_string();
+                admin.command(&["CLIENT", "PAUSE", &ms, "ALL"]);
+                std::thread::sleep(G1_FAULT + Duration::from_millis(50));
             }
         }
     });
@@ -180,7 +188,7 @@ async fn g1_deadline_under_debug_sleep() {
         move || {
             let admin = LocalRedisClient(port);
             while !stop.load(Ordering::Relaxed) {
-                admin.debug_sleep("0.5");
+                admin.debug_sleep(&G1_FAULT.as_secs_f64().to_string());
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
@@ -200,14 +208,14 @@ async fn g1_deadline_with_the_server_stopped() {
     let server = start_server();
     let exec = g1_executor(server.url()).await;
     let pid = server.pid().unwrap() as libc::pid_t;
-    // Stopped for the whole run, except a 100 ms window every 600 ms.
+    // Stopped for the whole run, except a 100 ms window after each G1_FAULT.
     let stop = Arc::new(AtomicBool::new(false));
     let stopper = std::thread::spawn({
         let stop = stop.clone();
         move || {
             while !stop.load(Ordering::Relaxed) {
                 unsafe { libc::kill(pid, libc::SIGSTOP) };
-                std::thread::sleep(Duration::from_millis(500));
+                std::thread::sleep(G1_FAULT);
                 unsafe { libc::kill(pid, libc::SIGCONT) };
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -238,7 +246,7 @@ async fn g1_deadline_behind_a_half_open_proxy() {
         async move {
             while !stop.load(Ordering::Relaxed) {
                 p.stall(true);
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::time::sleep(G1_FAULT).await;
                 p.stall(false);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -392,57 +392,62 @@ pub(crate) fn metrics(
         });
     }
 
-    if let Some(facts) = facts {
-        let pool = match server {
-            Some(s) => common.with("db.client.connection.pool.name", s.pool_name.clone()),
-            None => common.clone(),
-        };
-        let p = &r.pool;
-        metrics.push(Metric {
-            name: CONNECTION_COUNT,
-            description: "Multiplexed connections open, by state: used (carrying at least one call) or idle.",
-            unit: "{connection}",
-            kind: Kind::UpDownCounter,
-            boundaries: None,
-            points: vec![
-                Point::value(
-                    finish(pool.with("db.client.connection.state", "idle")),
-                    Number::Int(p.connections.saturating_sub(p.in_use)),
-                ),
-                Point::value(
-                    finish(pool.with("db.client.connection.state", "used")),
-                    Number::Int(p.in_use),
-                ),
-            ],
-        });
-        metrics.push(Metric {
-            name: CONNECTION_MAX,
-            description: "The most connections the pool may open.",
-            unit: "{connection}",
-            kind: Kind::UpDownCounter,
-            boundaries: None,
-            points: vec![Point::value(
-                finish(pool.clone()),
-                Number::Int(facts.max_connections),
-            )],
-        });
-        metrics.push(Metric {
-            name: IN_FLIGHT,
-            description: "Calls in flight now.",
-            unit: "{request}",
-            kind: Kind::UpDownCounter,
-            boundaries: None,
-            points: vec![Point::value(finish(pool.clone()), Number::Int(p.in_flight))],
-        });
-        metrics.push(Metric {
-            name: RECONNECTS,
-            description: "Lost connections re-established and stalled ones replaced.",
-            unit: "{reconnect}",
-            kind: Kind::Counter,
-            boundaries: None,
-            points: vec![Point::value(finish(pool), Number::Int(p.reconnects))],
-        });
-    }
+    // The pool's metrics are always listed (an SDK's instruments are made
+    // once); they have points once an executor is attached.
+    let pool = match server {
+        Some(s) => common.with("db.client.connection.pool.name", s.pool_name.clone()),
+        None => common.clone(),
+    };
+    let p = &r.pool;
+    let attached = |points: Vec<Point>| if facts.is_some() { points } else { Vec::new() };
+    metrics.push(Metric {
+        name: CONNECTION_COUNT,
+        description:
+            "Multiplexed connections open, by state: used (carrying at least one call) or idle.",
+        unit: "{connection}",
+        kind: Kind::UpDownCounter,
+        boundaries: None,
+        points: attached(vec![
+            Point::value(
+                finish(pool.with("db.client.connection.state", "idle")),
+                Number::Int(p.connections.saturating_sub(p.in_use)),
+            ),
+            Point::value(
+                finish(pool.with("db.client.connection.state", "used")),
+                Number::Int(p.in_use),
+            ),
+        ]),
+    });
+    metrics.push(Metric {
+        name: CONNECTION_MAX,
+        description: "The most connections the pool may open.",
+        unit: "{connection}",
+        kind: Kind::UpDownCounter,
+        boundaries: None,
+        points: attached(vec![Point::value(
+            finish(pool.clone()),
+            Number::Int(facts.map_or(0, |f| f.max_connections)),
+        )]),
+    });
+    metrics.push(Metric {
+        name: IN_FLIGHT,
+        description: "Calls in flight now.",
+        unit: "{request}",
+        kind: Kind::UpDownCounter,
+        boundaries: None,
+        points: attached(vec![Point::value(
+            finish(pool.clone()),
+            Number::Int(p.in_flight),
+        )]),
+    });
+    metrics.push(Metric {
+        name: RECONNECTS,
+        description: "Lost connections re-established and stalled ones replaced.",
+        unit: "{reconnect}",
+        kind: Kind::Counter,
+        boundaries: None,
+        points: attached(vec![Point::value(finish(pool), Number::Int(p.reconnects))]),
+    });
 
     OtelMetrics {
         start_time: Timestamp::of_nanos(r.period_start_unix_nanos),
@@ -570,7 +575,18 @@ mod tests {
         assert_eq!((checkout[0].count, checkout[1].count), (Some(1), Some(1)));
         // Operations without calls have no point; no executor, no pool metrics.
         assert!(h.points.iter().all(|p| p.count.unwrap() > 0));
-        assert_eq!(out.metrics.len(), 1);
+        let names: Vec<&str> = out.metrics.iter().map(|x| x.name).collect();
+        assert_eq!(
+            names,
+            [
+                DURATION,
+                CONNECTION_COUNT,
+                CONNECTION_MAX,
+                IN_FLIGHT,
+                RECONNECTS
+            ]
+        );
+        assert!(out.metrics[1..].iter().all(|x| x.points.is_empty()));
         // The snapshot agrees.
         let snap = m.snapshot();
         let total: u64 = points.iter().map(|p| p.count.unwrap()).sum();
@@ -586,7 +602,7 @@ mod tests {
         m.record(op, Duration::from_millis(2), Err(ErrorCode::Data));
         let out = m.otel_metrics(true);
         let names: Vec<&str> = out.metrics.iter().map(|x| x.name).collect();
-        assert_eq!(names, [OPERATION_COUNT, DURATION_SUM, DURATION_BUCKET]);
+        assert_eq!(names[..3], [OPERATION_COUNT, DURATION_SUM, DURATION_BUCKET]);
         let counts = &out.metrics[0].points;
         assert_eq!(counts.len(), 2);
         assert!(counts.iter().all(|p| p.value == Some(Number::Int(1))));

@@ -16,7 +16,8 @@
 //! traffic), one bucket `fetch_add`, one sum `fetch_add`, a compare-and-swap on the
 //! second's counter, and two plain loads for min/max. No lock, no allocation
 //! (tested with a counting allocator; timed in `benches/monitor.rs`). Memory: about
-//! 1.4 MB per measurement period (82 operation slots of 2,048 buckets).
+//! 1.55 MB per measurement period (82 operation slots of 2,048 buckets, and the
+//! failed calls' OpenTelemetry buckets, see [`otel`]).
 //!
 //! **Periods.** [`Monitor::reset`] swaps in a fresh set of counters; a record lands
 //! wholly in the old period or wholly in the new one, and `reset` returns the final

@@ -41,7 +41,7 @@ from .types import MetricFamily, OtelMetrics
 
 __all__ = ["instrument", "Instruments", "METER_NAME"]
 
-METER_NAME = "stateful_redis"
+METER_NAME = "stateful-redis"
 """The instrumentation scope of the instruments."""
 
 

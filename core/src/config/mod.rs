@@ -172,8 +172,9 @@ impl Config {
     /// pool's name (`host:port/db` or `path/db`; the first seed in cluster
     /// mode). No credentials.
     pub fn otel_server(&self) -> crate::monitor::otel::Server {
-        let db = self.connection_info.redis_settings().db();
-        let (address, port) = match self.connection_info.addr() {
+        let info = self.cluster_seeds.first().unwrap_or(&self.connection_info);
+        let db = info.redis_settings().db();
+        let (address, port) = match info.addr() {
             ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
                 (host.clone(), Some(*port))
             }

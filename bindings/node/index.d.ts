@@ -151,6 +151,68 @@ export declare function registerMetrics(
   options?: { registry?: PromClientRegistryLike },
 ): Promise<() => void>
 
+/** A Unix time: whole seconds and nanoseconds (an `HrTime` as `[seconds, nanos]`). */
+export interface OtelTimestamp {
+  seconds: number
+  nanos: number
+}
+
+/** One point of `otelMetrics()`: `value` (sums, gauges) or a histogram's `count`, `sum` (seconds) and `bucket_counts` (per bucket, one more than the bounds). */
+export interface OtelPoint {
+  attributes: Record<string, string | number>
+  value?: number
+  count?: number
+  sum?: number
+  bucket_counts?: number[]
+}
+
+/** One metric of `otelMetrics()`; `type` is the instrument (`counter`: monotonic sum). */
+export interface OtelMetric {
+  name: string
+  description: string
+  unit: string
+  type: 'counter' | 'updowncounter' | 'gauge' | 'histogram'
+  /** A histogram's explicit bounds, in seconds. */
+  boundaries?: number[]
+  points: OtelPoint[]
+}
+
+/** The metrics as OpenTelemetry metrics (database client semantic conventions), cumulative from `start_time` (the executor's creation or last `resetMetrics()`) to `time`. See docs/opentelemetry.md. */
+export interface OtelMetrics {
+  start_time: OtelTimestamp
+  time: OtelTimestamp
+  metrics: OtelMetric[]
+}
+
+/**
+ * A MetricProducer for `@opentelemetry/sdk-metrics` readers (option
+ * `metricProducers`): the `db.client.operation.duration` histogram and the
+ * pool metrics of one or more executors (each with its own `metricsLabels`),
+ * cumulative. `@opentelemetry/api` and `@opentelemetry/sdk-metrics` are
+ * optional peer dependencies. `collect()` rejects with a `TypeError` when two
+ * executors have the same labels.
+ */
+export declare class StatefulRedisMetricProducer {
+  constructor(executors: Executor | Executor[])
+  collect(options?: { timeoutMillis?: number }): Promise<{ resourceMetrics: any; errors: unknown[] }>
+}
+
+/** What `observeMetrics` needs of a meter provider: `@opentelemetry/api`'s `MeterProvider`. */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string): any
+}
+
+/**
+ * Observable instruments reporting the metrics of one or more executors on a
+ * meter provider (default: the global one): the duration histogram as three
+ * counters, the pool metrics as up-down counters. Resolves to a function that
+ * removes them from later collections.
+ */
+export declare function observeMetrics(
+  executors: Executor | Executor[],
+  options?: { meterProvider?: MeterProviderLike },
+): Promise<() => void>
+
 /** An alert's change of state, as passed to `onAlert` callbacks. */
 export interface AlertEvent {
   /** The concrete metric (`get_linked_pod.p99_ms`). */
@@ -294,6 +356,16 @@ export declare class Executor {
    * `registerMetrics` hands to a prom-client registry.
    */
   metricsFamilies(): Promise<MetricFamily[]>
+  /**
+   * The metrics as OpenTelemetry metrics following the database client
+   * semantic conventions: `{start_time, time, metrics: [{name, description,
+   * unit, type, boundaries?, points: [{attributes, value | count, sum,
+   * bucket_counts}]}]}` (times as `{seconds, nanos}` since the Unix epoch).
+   * With `histogramsAsCounters`, the duration histogram comes as three
+   * counters (for observable instruments). What `otel.js` hands to the
+   * OpenTelemetry SDK.
+   */
+  otelMetrics(histogramsAsCounters?: boolean | undefined | null): Promise<OtelMetrics>
   /** Starts a new measurement period; resolves to the last period's snapshot. */
   resetMetrics(): Promise<MetricsSnapshot>
   /**

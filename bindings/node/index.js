@@ -43,4 +43,6 @@ function loadNative() {
 
 module.exports = require('./errors.js').packageExports(loadNative())
 module.exports.registerMetrics = require('./prometheus.js').registerMetrics
+module.exports.StatefulRedisMetricProducer = require('./otel.js').StatefulRedisMetricProducer
+module.exports.observeMetrics = require('./otel.js').observeMetrics
 require('./logging.js').applyDebugEnv(module.exports.setLogger)

@@ -10,6 +10,8 @@ export const {
   nativeVersion,
   setLogger,
   registerMetrics,
+  StatefulRedisMetricProducer,
+  observeMetrics,
   StatefulRedisError,
   InvalidArgumentError,
   ConfigError,

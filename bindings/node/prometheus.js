@@ -97,4 +97,4 @@ async function registerMetrics(executors, options = {}) {
   }
 }
 
-module.exports = { registerMetrics }
+module.exports = { registerMetrics, constLabels }

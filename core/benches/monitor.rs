@@ -1,6 +1,6 @@
 //! Cost of the monitor: one record (built-in and application operations, one
 //! thread and under contention), and reading it (`metrics()` plus
-//! `metrics_prometheus()` with 64 operations holding data).
+//! `metrics_prometheus()`, `otel_metrics()` with 64 operations holding data).
 //!
 //! Run: `taskset -c 1 cargo bench -p stateful-redis --bench monitor`
 //! Results: `benches/RESULTS.md`, section "Monitor".
@@ -97,6 +97,9 @@ fn read(c: &mut Criterion) {
     });
     g.bench_function("metrics() + serde_json", |b| {
         b.iter(|| black_box(serde_json::to_string(&monitor.snapshot()).unwrap()))
+    });
+    g.bench_function("otel_metrics()", |b| {
+        b.iter(|| black_box(monitor.otel_metrics(false)))
     });
     g.finish();
 }

@@ -502,3 +502,39 @@ async fn the_client_name_reaches_every_node() {
     }
     assert!(masters >= 3, "{masters} masters");
 }
+
+/// In cluster mode the OpenTelemetry points name no server (each call goes to
+/// its slot's node); the pool is named after the first seed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otel_metrics_name_no_server_in_cluster_mode() {
+    let cluster = LocalCluster::start(3).unwrap();
+    let e = cluster_executor(&cluster).await;
+    e.set_linked_pod("app:eu:logic", "u1", "chat", 1, -1)
+        .await
+        .unwrap();
+    let m = e.otel_metrics(false);
+    let h = &m.metrics[0];
+    assert_eq!(h.name, "db.client.operation.duration");
+    assert!(!h.points.is_empty());
+    for metric in &m.metrics {
+        for p in &metric.points {
+            assert!(p.attributes.get("server.address").is_none());
+            assert!(p.attributes.get("server.port").is_none());
+            assert!(p.attributes.get("db.namespace").is_none());
+        }
+    }
+    let seed = cluster.urls()[0].trim_start_matches("redis://").to_string();
+    let count = m
+        .metrics
+        .iter()
+        .find(|x| x.name == "db.client.connection.count")
+        .unwrap();
+    assert_eq!(
+        count.points[0]
+            .attributes
+            .get("db.client.connection.pool.name"),
+        Some(&stateful_redis::monitor::otel::AttributeValue::Str(
+            format!("{seed}/0")
+        ))
+    );
+}

@@ -595,3 +595,95 @@ fn recordings_round_trip() {
     assert!(err.message().contains("line 1"), "{}", err.message());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The OpenTelemetry mapping of a real executor: the server's attributes, the
+/// pool, and `error.type` of real failures (a validation error and a
+/// wrong-typed stored value), against the snapshot.
+#[tokio::test]
+async fn otel_metrics_of_a_standalone_executor() {
+    use stateful_redis::monitor::otel::{AttributeValue, Kind, Number, DURATION};
+    let redis = LocalRedis::start().unwrap();
+    let config = Config::builder()
+        .url(format!("{}/3", redis.url()))
+        .metrics_label("executor", "orders")
+        .build()
+        .unwrap();
+    let e = Executor::connect(config).await.unwrap();
+    for i in 0..3 {
+        e.set_linked_pod("app:eu:logic", &format!("u{i}"), "chat", i, -1)
+            .await
+            .unwrap();
+    }
+    assert!(e.get_linked_pod("", "u1", "chat").await.is_err());
+    let mut raw = redis::Client::open(format!("{}/3", redis.url()))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("sf:{app:eu:logic:lk:u9}chat")
+        .arg("garbage")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let err = e
+        .get_linked_pod("app:eu:logic", "u9", "chat")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().as_str(), "DATA");
+
+    let m = e.otel_metrics(false);
+    let snapshot = e.metrics();
+    let s = |v: &str| Some(AttributeValue::Str(v.to_string()));
+    let h = m.metrics.iter().find(|x| x.name == DURATION).unwrap();
+    assert_eq!(h.kind, Kind::Histogram);
+    for p in &h.points {
+        assert_eq!(p.attributes.get("db.system.name"), s("redis").as_ref());
+        assert_eq!(p.attributes.get("server.address"), s("127.0.0.1").as_ref());
+        assert_eq!(
+            p.attributes.get("server.port"),
+            Some(&AttributeValue::Int(i64::from(redis.port())))
+        );
+        assert_eq!(p.attributes.get("db.namespace"), s("3").as_ref());
+        assert_eq!(p.attributes.get("executor"), s("orders").as_ref());
+    }
+    for op in &snapshot.operations {
+        let mine: Vec<_> = h
+            .points
+            .iter()
+            .filter(|p| p.attributes.get("db.operation.name") == s(&op.name).as_ref())
+            .collect();
+        assert_eq!(mine.iter().map(|p| p.count.unwrap()).sum::<u64>(), op.count);
+        for (code, n) in &op.errors_by_code {
+            let point = mine
+                .iter()
+                .find(|p| p.attributes.get("error.type") == s(code).as_ref())
+                .unwrap();
+            assert_eq!(point.count, Some(*n));
+        }
+    }
+    let count = m
+        .metrics
+        .iter()
+        .find(|x| x.name == "db.client.connection.count")
+        .unwrap();
+    let total: u64 = count
+        .points
+        .iter()
+        .map(|p| match p.value {
+            Some(Number::Int(n)) => n,
+            _ => panic!("an integer"),
+        })
+        .sum();
+    assert_eq!(total, snapshot.pool.connections);
+    let pool = format!("127.0.0.1:{}/3", redis.port());
+    assert_eq!(
+        count.points[0]
+            .attributes
+            .get("db.client.connection.pool.name"),
+        s(&pool).as_ref()
+    );
+    // No credentials in any attribute, whatever the URL held.
+    let json = serde_json::to_string(&m).unwrap();
+    assert!(!json.contains("redis://"));
+}

@@ -19,7 +19,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
   "maturin>=1.9.2,<2" "pytest>=8" "redis>=5" "jsonschema>=4" "mypy>=1.10" "auditwheel>=6" \
-  "prometheus-client>=0.12"
+  "prometheus-client>=0.12" "opentelemetry-api>=1.20" "opentelemetry-sdk>=1.20"
 
 # Release build, stripped (what users get: scripts/package.sh); the cargo target
 # dir is shared with the workspace unless CARGO_TARGET_DIR says otherwise. The

@@ -120,6 +120,25 @@ impl Executor {
         })
     }
 
+    /// The metrics as OpenTelemetry metrics following the database client
+    /// semantic conventions: `{start_time, time, metrics: [{name, description,
+    /// unit, type, boundaries?, points: [{attributes, value | count, sum,
+    /// bucket_counts}]}]}` (times as `{seconds, nanos}` since the Unix epoch).
+    /// With `histogramsAsCounters`, the duration histogram comes as three
+    /// counters (for observable instruments). What `otel.js` hands to the
+    /// OpenTelemetry SDK.
+    #[napi(ts_return_type = "Promise<OtelMetrics>")]
+    pub fn otel_metrics<'env>(
+        &self,
+        env: &'env Env,
+        histograms_as_counters: Option<bool>,
+    ) -> napi::Result<PromiseRaw<'env, JsonText>> {
+        let as_counters = histograms_as_counters.unwrap_or(false);
+        self.monitor_call(env, "otel_metrics", move |exec| async move {
+            json(&exec.otel_metrics(as_counters))
+        })
+    }
+
     /// Starts a new measurement period; resolves to the last period's snapshot.
     #[napi(ts_return_type = "Promise<MetricsSnapshot>")]
     pub fn reset_metrics<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, JsonText>> {

@@ -206,6 +206,18 @@ with_python_operations!(async_executor_methods! {
         monitor::metrics_families(py, &self.lazy.monitor)
     }
 
+    /// The metrics as OpenTelemetry metrics following the database client
+    /// semantic conventions: ``{start_time, time, metrics: [{name, description,
+    /// unit, type, boundaries?, points: [{attributes, value | count, sum,
+    /// bucket_counts}]}]}`` (times as ``{seconds, nanos}`` since the Unix epoch).
+    /// With ``histograms_as_counters=True`` the duration histogram comes as
+    /// three counters: what ``stateful_redis.otel`` hands to the OpenTelemetry
+    /// SDK's observable instruments.
+    #[pyo3(signature = (histograms_as_counters=false))]
+    fn otel_metrics(&self, py: Python<'_>, histograms_as_counters: bool) -> Json {
+        monitor::otel_metrics(py, &self.lazy.monitor, histograms_as_counters)
+    }
+
     /// Starts a new measurement period; returns the final snapshot of the last one.
     fn reset_metrics(&self, py: Python<'_>) -> Json {
         monitor::reset_metrics(py, &self.lazy.monitor)

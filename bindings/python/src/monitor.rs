@@ -112,6 +112,10 @@ pub fn metrics_families(py: Python<'_>, e: &Monitor) -> Json {
     py.detach(|| Json::of(&e.prometheus_families()))
 }
 
+pub fn otel_metrics(py: Python<'_>, e: &Monitor, histograms_as_counters: bool) -> Json {
+    py.detach(|| Json::of(&e.otel_metrics(histograms_as_counters)))
+}
+
 pub fn reset_metrics(py: Python<'_>, e: &Monitor) -> Json {
     py.detach(|| Json::of(&e.reset()))
 }

@@ -154,6 +154,7 @@ impl Executor {
                 ))
             }
         };
+        monitor.set_server(config.otel_server());
         let executor = Executor {
             inner: Arc::new(Inner {
                 schema: config.key_schema(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::{Executor, Inner};
 use crate::config::MAX_CONNECTIONS;
 use crate::error::{Error, Result};
+use crate::monitor::otel::OtelMetrics;
 use crate::monitor::prometheus::MetricFamily;
 use crate::monitor::{
     AlertEvent, AlertOptions, MetricsSnapshot, PoolFacts, PoolProbe, Recorder, SubscriptionId,
@@ -45,6 +46,14 @@ impl Executor {
     /// bindings' registries (`prometheus_client`, `prom-client`).
     pub fn metrics_families(&self) -> Vec<MetricFamily> {
         self.inner.monitor.prometheus_families()
+    }
+
+    /// The metrics as OpenTelemetry metrics following the database client
+    /// semantic conventions (see `monitor::otel`); with
+    /// `histograms_as_counters`, the duration histogram as three counters (for
+    /// SDKs that take observable instruments only).
+    pub fn otel_metrics(&self, histograms_as_counters: bool) -> OtelMetrics {
+        self.inner.monitor.otel_metrics(histograms_as_counters)
     }
 
     /// Starts a new measurement period; returns the final figures of the last one.

@@ -8,8 +8,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::histogram::AtomicHistogram;
+use super::histogram::{bucket_of, AtomicHistogram};
 use super::names::OTHER_SLOT;
+use super::otel;
 use crate::error::ErrorCode;
 
 /// Slots: built-in operations, then application names, then `other`.
@@ -76,6 +77,42 @@ pub struct SlotStats {
     /// Items in batch calls (`batch_get_linked_pod` uids, `get_workload_states` services).
     pub batch_items: AtomicU64,
     pub batch_max: AtomicU64,
+    /// Durations of the failed calls by error class (the error codes in
+    /// `ErrorCode::ALL` order, then failures without a code: `record_operation`),
+    /// in the OpenTelemetry buckets (see [`otel`]): what lets the exported
+    /// histogram carry `error.type`. Written only when a call fails.
+    pub failed: [FailedLatency; otel::ERROR_CLASSES],
+}
+
+/// Durations of failed calls of one error class: counts in the
+/// [`otel::BUCKETS`] buckets and their sum in nanoseconds.
+#[derive(Default)]
+pub struct FailedLatency {
+    pub buckets: [AtomicU64; otel::BUCKETS],
+    pub sum: AtomicU64,
+}
+
+impl FailedLatency {
+    #[inline]
+    fn record(&self, nanos: u64) {
+        self.buckets[otel::bucket_of_fine(bucket_of(nanos))].fetch_add(1, Relaxed);
+        self.sum.fetch_add(nanos, Relaxed);
+    }
+
+    /// A plain copy.
+    pub fn read(&self) -> FailedReading {
+        FailedReading {
+            buckets: std::array::from_fn(|i| self.buckets[i].load(Relaxed)),
+            sum: self.sum.load(Relaxed),
+        }
+    }
+}
+
+/// A copy of a [`FailedLatency`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FailedReading {
+    pub buckets: [u64; otel::BUCKETS],
+    pub sum: u64,
 }
 
 /// Everything one measurement period counts.
@@ -124,6 +161,7 @@ impl Generation {
             if let Some(code) = code {
                 s.errors_by_code[code.index()].fetch_add(1, Relaxed);
             }
+            s.failed[code.map_or(otel::ERROR_CLASSES - 1, |c| c.index())].record(nanos);
         }
     }
 }

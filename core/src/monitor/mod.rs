@@ -16,7 +16,8 @@
 //! traffic), one bucket `fetch_add`, one sum `fetch_add`, a compare-and-swap on the
 //! second's counter, and two plain loads for min/max. No lock, no allocation
 //! (tested with a counting allocator; timed in `benches/monitor.rs`). Memory: about
-//! 1.4 MB per measurement period (82 operation slots of 2,048 buckets).
+//! 1.55 MB per measurement period (82 operation slots of 2,048 buckets, and the
+//! failed calls' OpenTelemetry buckets, see [`otel`]).
 //!
 //! **Periods.** [`Monitor::reset`] swaps in a fresh set of counters; a record lands
 //! wholly in the old period or wholly in the new one, and `reset` returns the final
@@ -30,6 +31,7 @@ pub mod clock;
 pub mod collector;
 pub mod histogram;
 pub mod names;
+pub mod otel;
 mod pool;
 pub mod prometheus;
 mod reading;
@@ -78,6 +80,9 @@ pub struct Monitor {
     probe: RwLock<Option<Weak<dyn PoolProbe>>>,
     /// Const labels of the exposition (option `metrics_labels`), checked.
     const_labels: Vec<(String, String)>,
+    /// The server the executor talks to, for the OpenTelemetry attributes
+    /// (set by the executor once connected).
+    server: RwLock<Option<otel::Server>>,
 }
 
 impl Default for Monitor {
@@ -117,6 +122,7 @@ impl Monitor {
             subscribers: Subscribers::default(),
             probe: RwLock::new(None),
             const_labels: Vec::new(),
+            server: RwLock::new(None),
         }
     }
 
@@ -308,6 +314,36 @@ impl Monitor {
         prometheus::families(&reading, &self.const_labels)
     }
 
+    /// The current period as OpenTelemetry metrics following the database
+    /// client semantic conventions (see [`otel`]); with `histograms_as_counters`,
+    /// the duration histogram as three counters, for SDKs that take no
+    /// ready-made histogram (observable instruments only).
+    pub fn otel_metrics(&self, histograms_as_counters: bool) -> otel::OtelMetrics {
+        let generation = self.current.load_full();
+        let reading = self.reading(&generation, self.clock.now_nanos());
+        drop(generation);
+        let server = self
+            .server
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let facts = self.pool_facts();
+        otel::metrics(
+            &reading,
+            &self.const_labels,
+            server.as_ref(),
+            facts.as_ref(),
+            histograms_as_counters,
+        )
+    }
+
+    /// Sets the server of the OpenTelemetry attributes (`server.address`,
+    /// `server.port`, `db.namespace`, the pool's name): the executor does it
+    /// once connected.
+    pub fn set_server(&self, server: otel::Server) {
+        *self.server.write().unwrap_or_else(|e| e.into_inner()) = Some(server);
+    }
+
     /// Suggestions over the current snapshot and the executor's pool facts.
     pub fn optimization_suggestions(&self) -> Vec<Suggestion> {
         suggestions::suggest(&self.snapshot(), self.pool_facts().as_ref())
@@ -356,6 +392,7 @@ impl Monitor {
                 errors_by_code: std::array::from_fn(|c| s.errors_by_code[c].load(Relaxed)),
                 batch_items: s.batch_items.load(Relaxed),
                 batch_max: s.batch_max.load(Relaxed),
+                failed: std::array::from_fn(|c| s.failed[c].read()),
                 throughput: Throughput {
                     last_1s: rate(&s.rate, 1),
                     last_10s: rate(&s.rate, 10),
@@ -371,8 +408,11 @@ impl Monitor {
         let active = alerts.active(|n| self.wall_ms(n));
         let (firing, pending) = alerts.counts();
         drop(alerts);
+        let origin = self.created_wall_ms.saturating_mul(1_000_000);
         Reading {
             taken_at_ms: wall_now_ms(),
+            period_start_unix_nanos: origin.saturating_add(g.started_nanos),
+            taken_at_unix_nanos: origin.saturating_add(now),
             uptime_seconds: now as f64 / 1e9,
             period_seconds: now.saturating_sub(g.started_nanos) as f64 / 1e9,
             pool: PoolMetrics {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::alerts::ActiveAlert;
+use super::collector::FailedReading;
 use super::histogram::HistogramData;
 use super::snapshot::{
     self, Latency, MetricsSnapshot, OperationKind, OperationMetrics, PoolMetrics, ScriptMetrics,
@@ -21,11 +22,17 @@ pub(crate) struct SlotReading {
     pub batch_items: u64,
     pub batch_max: u64,
     pub throughput: Throughput,
+    /// Failed calls' durations by error class (see `collector::SlotStats::failed`).
+    pub failed: [FailedReading; super::otel::ERROR_CLASSES],
 }
 
 /// A period's figures, read once and turned into a snapshot or an exposition.
 pub(crate) struct Reading {
     pub taken_at_ms: u64,
+    /// Wall-clock start of the period and time of the reading, Unix epoch
+    /// nanoseconds (the monitor's creation time plus its monotonic clock).
+    pub period_start_unix_nanos: u64,
+    pub taken_at_unix_nanos: u64,
     pub uptime_seconds: f64,
     pub period_seconds: f64,
     pub slots: Vec<SlotReading>,

@@ -1,7 +1,7 @@
 // A consumer of the package's typings; `tsc --strict --noEmit` must accept it.
-import { Executor, ErrorCode, nativeVersion, registerMetrics } from 'stateful-redis'
+import { Executor, ErrorCode, nativeVersion, observeMetrics, registerMetrics, StatefulRedisMetricProducer } from 'stateful-redis'
 import type {
-  AlertEvent, ExecutorOptions, MetricFamily, MetricsSnapshot, PodLoad, PoolChange, RoutingPolicy, ScriptsReport,
+  AlertEvent, ExecutorOptions, MetricFamily, OtelMetrics, MetricsSnapshot, PodLoad, PoolChange, RoutingPolicy, ScriptsReport,
   StatefulRedisError, Suggestion, TrySetResult,
 } from 'stateful-redis'
 
@@ -27,6 +27,13 @@ async function main(): Promise<void> {
   })
   unregister()
   console.log(kind, labels)
+  const otel: OtelMetrics = await exec.otelMetrics()
+  const counters: OtelMetrics = await exec.otelMetrics(true)
+  const bounds: number[] | undefined = otel.metrics[0].boundaries
+  const start: number = otel.start_time.seconds + otel.start_time.nanos / 1e9
+  console.log(counters, bounds, start, await new StatefulRedisMetricProducer([exec]).collect())
+  const stop: () => void = await observeMetrics(exec, { meterProvider: { getMeter: () => ({}) } })
+  stop()
   // @ts-expect-error label values are strings
   const badLabels: ExecutorOptions = { metricsLabels: { executor: 3 } }
   console.log(badLabels)

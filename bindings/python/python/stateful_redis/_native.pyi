@@ -4,7 +4,7 @@ from types import TracebackType
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, Generator, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union, final
 
-from .types import AlertEvent, LinksByPod, MetricFamily, MetricsSnapshot, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
+from .types import AlertEvent, LinksByPod, MetricFamily, MetricsSnapshot, OtelMetrics, PodLoad, RetryPolicy, RoutingPolicy, Suggestion
 
 __version__: str
 __all__ = ["Executor", "AsyncExecutor", "_Connecting", "__version__"]
@@ -81,6 +81,8 @@ class Executor:
         """The metrics as Prometheus text exposition."""
     def metrics_families(self) -> List[MetricFamily]:
         """The metric families of the Prometheus exposition (const labels included)."""
+    def otel_metrics(self, histograms_as_counters: bool = False) -> OtelMetrics:
+        """The metrics as OpenTelemetry metrics (database client semantic conventions)."""
     def reset_metrics(self) -> MetricsSnapshot:
         """Starts a new measurement period; returns the final snapshot of the last one."""
     def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:
@@ -232,6 +234,8 @@ class AsyncExecutor:
         """The metrics as Prometheus text exposition."""
     def metrics_families(self) -> List[MetricFamily]:
         """The metric families of the Prometheus exposition (const labels included)."""
+    def otel_metrics(self, histograms_as_counters: bool = False) -> OtelMetrics:
+        """The metrics as OpenTelemetry metrics (database client semantic conventions)."""
     def reset_metrics(self) -> MetricsSnapshot:
         """Starts a new measurement period; returns the final snapshot of the last one."""
     def record_operation(self, name: str, duration: Union[float, timedelta], success: bool) -> None:

@@ -1,11 +1,12 @@
 """Typed shapes of the values that stateful_redis takes and returns."""
 
-from typing import Dict, List, Literal, TypedDict
+from typing import Dict, List, Literal, TypedDict, Union
 
 __all__ = [
     "PodLoad", "RoutingPolicy", "RetryPolicy", "LinksByPod", "AlertEvent", "Suggestion",
     "MetricsSnapshot", "OperationMetrics", "Throughput", "Latency", "PoolMetrics",
-    "ScriptMetrics", "ActiveAlert", "MetricSample", "MetricFamily",
+    "ScriptMetrics", "ActiveAlert", "MetricSample", "MetricFamily", "OtelTimestamp",
+    "OtelPoint", "OtelMetric", "OtelMetrics",
 ]
 
 
@@ -179,3 +180,47 @@ MetricFamily = TypedDict(
      "samples": List[MetricSample]},
 )
 MetricFamily.__doc__ = """One metric family of the Prometheus exposition."""
+
+
+# --- the OpenTelemetry mapping (``otel_metrics()``): the core's
+# ``monitor::otel::OtelMetrics`` (docs/opentelemetry.md).
+
+
+class OtelTimestamp(TypedDict):
+    """A Unix time: whole seconds and nanoseconds."""
+
+    seconds: int
+    nanos: int
+
+
+class OtelPoint(TypedDict, total=False):
+    """One point: ``value`` (sums, gauges) or ``count``, ``sum`` (seconds) and
+    ``bucket_counts`` (per bucket, not cumulative; one more than the bounds)."""
+
+    attributes: Dict[str, Union[str, int]]
+    value: Union[int, float]
+    count: int
+    sum: float
+    bucket_counts: List[int]
+
+
+class OtelMetric(TypedDict, total=False):
+    """One metric: ``type`` is the instrument (``counter``: monotonic sum,
+    ``updowncounter``, ``gauge``, ``histogram``); ``boundaries`` (seconds) for a
+    histogram."""
+
+    name: str
+    description: str
+    unit: str
+    type: Literal["counter", "updowncounter", "gauge", "histogram"]
+    boundaries: List[float]
+    points: List[OtelPoint]
+
+
+class OtelMetrics(TypedDict):
+    """Every metric of one read; cumulative from ``start_time`` (the executor's
+    creation or its last ``reset_metrics()``) to ``time``."""
+
+    start_time: OtelTimestamp
+    time: OtelTimestamp
+    metrics: List[OtelMetric]

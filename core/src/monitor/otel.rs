@@ -134,7 +134,7 @@ impl Attributes {
         a
     }
 
-    /// The string value of `key`.
+    /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&AttributeValue> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }

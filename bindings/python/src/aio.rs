@@ -253,17 +253,15 @@ impl LoopQueue {
     fn new_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopQueue>> {
         let handle = runtime::shared().py()?;
         let generation = runtime::generation();
-        let submissions = Arc::new(Submissions {
-            calls: Mutex::new(Vec::new()),
-            driver: AtomicWaker::new(),
-            closing: AtomicBool::new(false),
-        });
-        handle.spawn(Driver {
-            submissions: submissions.clone(),
-            running: FuturesUnordered::new(),
-        });
+        // Each queue made here has its own driver: a queue dropped below (its loop
+        // refused `add_reader`) ends its own driver, not the next queue's.
         let make = |wake| {
-            Py::new(
+            let submissions = Arc::new(Submissions {
+                calls: Mutex::new(Vec::new()),
+                driver: AtomicWaker::new(),
+                closing: AtomicBool::new(false),
+            });
+            let queue = Py::new(
                 py,
                 LoopQueue {
                     event_loop: event_loop.clone().unbind(),
@@ -272,7 +270,12 @@ impl LoopQueue {
                     submissions: submissions.clone(),
                     generation,
                 },
-            )
+            )?;
+            handle.spawn(Driver {
+                submissions,
+                running: FuturesUnordered::new(),
+            });
+            Ok::<_, PyErr>(queue)
         };
         let pair = UnixStream::pair().and_then(|(reader, writer)| {
             reader.set_nonblocking(true)?;
@@ -366,6 +369,41 @@ pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         .call0()
 }
 
+pin_project_lite::pin_project! {
+    /// A call and the guard that delivers its result, polled in place in the box
+    /// the loop's thread made (an `async` block awaiting the call would move the
+    /// call's future once more, on its first poll).
+    struct Tracked<F> {
+        #[pin]
+        call: F,
+        guard: Guard,
+    }
+}
+
+impl<F, T> Future for Tracked<F>
+where
+    F: Future<Output = stateful_redis::Result<T>>,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let result = match this.call.poll(cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => return Poll::Pending,
+        };
+        this.guard.finish(Box::new(move |py| match result {
+            Ok(value) => value
+                .into_pyobject(py)
+                .map(|v| v.into_any().unbind())
+                .map_err(Into::into),
+            Err(err) => Err(err.into_py_err()),
+        }));
+        Poll::Ready(())
+    }
+}
+
 /// Runs `call` on the shared runtime (the caller's loop's driver task); returns
 /// an `asyncio.Future` of the caller's loop that completes with the result
 /// converted by `IntoPyObject`.
@@ -377,20 +415,11 @@ where
     let event_loop = running_loop(py)?;
     let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
     let queue = queue_for(py, &event_loop)?;
-    let mut guard = Guard {
+    let guard = Guard {
         queue: queue.clone_ref(py),
         future: Some(future.clone().unbind()),
     };
-    queue.get().submit(Box::pin(async move {
-        let result = call.await;
-        guard.finish(Box::new(move |py| match result {
-            Ok(value) => value
-                .into_pyobject(py)
-                .map(|v| v.into_any().unbind())
-                .map_err(Into::into),
-            Err(err) => Err(err.into_py_err()),
-        }));
-    }));
+    queue.get().submit(Box::pin(Tracked { call, guard }));
     Ok(future)
 }
 

@@ -7,6 +7,9 @@ One command (not in CI):
     python3 benches/contenders.py --rounds 1 --duration 2 --only rust,plain-redis-rs
     python3 benches/contenders.py --list            # the contenders and what each needs
     python3 benches/contenders.py --build ...       # build what is missing first
+    # A/B of two builds of the Python extension (the other one in a virtualenv of its own):
+    python3 benches/contenders.py --python base=/path/to/venv/bin/python \
+        --only py-asyncio64,py-asyncio64@base,redis-py-asyncio64
 
 Workload: PERFORMANCE.md's mixed mix (10,000 uids x 4 services, 32 pods; 40% get, 25%
 set, 15% set-if-absent, 10% remove, 10% batch-get of 100; each call = one operation).
@@ -80,12 +83,12 @@ def exists(path: str) -> Callable[[], bool]:
     return lambda: os.path.exists(path)
 
 
-def py_imports(*modules: str) -> Callable[[], bool]:
+def py_imports(*modules: str, python: str = VENV_PY) -> Callable[[], bool]:
     def check() -> bool:
-        if not os.path.exists(VENV_PY):
+        if not os.path.exists(python):
             return False
         code = "; ".join(f"import {m}" for m in modules)
-        return subprocess.run([VENV_PY, "-c", code], capture_output=True).returncode == 0
+        return subprocess.run([python, "-c", code], capture_output=True).returncode == 0
     return check
 
 
@@ -168,9 +171,9 @@ def java(mode: str, c: int) -> Callable[[str, float, float], List[str]]:
                               "32", "--workload", "mixed"]
 
 
-def python(client: str, mode: str, c: int) -> Callable[[str, float, float], List[str]]:
+def python(client: str, mode: str, c: int, interpreter: str = VENV_PY) -> Callable[[str, float, float], List[str]]:
     # python_clients.py warms up with 200 calls (no warm-up seconds).
-    return lambda url, d, w: [VENV_PY, PY_BENCH, "--worker", "--url", url, "--no-prepare", "--client",
+    return lambda url, d, w: [interpreter, PY_BENCH, "--worker", "--url", url, "--no-prepare", "--client",
                               client, "--mode", mode, "--concurrency", str(c), "--workload", "mixed",
                               "--duration", str(d)]
 
@@ -181,7 +184,24 @@ def node(client: str, c: int) -> Callable[[str, float, float], List[str]]:
                               "--ns", NS]
 
 
-def contenders() -> List[Contender]:
+def python_builds(specs: List[str]) -> Dict[str, str]:
+    """--python NAME=INTERPRETER options: another build of stateful_redis (e.g. a
+    baseline wheel installed into a virtualenv of its own) for the "py-*" rows."""
+    builds: Dict[str, str] = {}
+    for spec in specs:
+        name, sep, interpreter = spec.partition("=")
+        if not sep or not name or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not interpreter:
+            sys.exit(f"--python wants NAME=INTERPRETER (NAME of letters, digits, _.-), not {spec!r}")
+        builds[name] = os.path.abspath(interpreter)
+        # It needs redis-py too (python_clients.py prepares nothing here, but imports it).
+        NEEDS[f"pyext@{name}"] = Need(f"stateful_redis and redis in {interpreter}",
+                                      py_imports("stateful_redis", "redis", python=builds[name]),
+                                      f"python3 -m venv VENV && VENV/bin/pip install redis hiredis "
+                                      f"STATEFUL_REDIS_WHEEL  (then --python {name}=VENV/bin/python)")
+    return builds
+
+
+def contenders(py_builds: Optional[Dict[str, str]] = None) -> List[Contender]:
     out: List[Contender] = []
     for c in (1, 64):
         out += [
@@ -213,6 +233,11 @@ def contenders() -> List[Contender]:
             Contender(f"glide-py-{tag}", "Python", c, label, f"redis-py-{tag}", ["cli", "venv"],
                       python("valkey-glide", mode, c), java_ref=c in (1, 64)),
         ]
+        # Other builds of ours (--python NAME=INTERPRETER): "py-{tag}@NAME".
+        for name, interpreter in (py_builds or {}).items():
+            out.append(Contender(f"py-{tag}@{name}", "Python", c, label, f"redis-py-{tag}",
+                                 ["cli", f"pyext@{name}"], python("stateful_redis", mode, c, interpreter),
+                                 java_ref=c in (1, 64)))
     return out
 
 
@@ -360,6 +385,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0, help="measured seconds per run")
     ap.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per run")
     ap.add_argument("--only", help="comma-separated contender names or prefixes (e.g. rust,ioredis,py-)")
+    ap.add_argument("--python", action="append", default=[], metavar="NAME=INTERPRETER",
+                    help="also run the py-* contenders with this interpreter's stateful_redis, named "
+                         "py-*@NAME (e.g. a baseline build in a virtualenv of its own, for an A/B)")
     ap.add_argument("--list", action="store_true", help="list the contenders and their prerequisites")
     ap.add_argument("--build", action="store_true", help="run the build command of every missing prerequisite")
     ap.add_argument("--out", default=os.path.join(TARGET, "contenders"), help="where the .md and .json go")
@@ -371,7 +399,7 @@ def main() -> None:
     if args.scaling:
         args.only = "rust-1"
 
-    chosen = contenders()
+    chosen = contenders(python_builds(args.python))
     if args.only:
         wanted = args.only.split(",")
         chosen = [c for c in chosen if any(c.name == w or c.name.startswith(w) for w in wanted)]
@@ -466,6 +494,8 @@ def main() -> None:
                     "ops": d.get("ops"), "errors": d.get("errors", 0), "client_cpu_s": cpu, "wall_s": wall,
                     "server_cpu_s": srv["cpu_s"], "server_ops": srv["ops"],
                     "client_cpu_us_per_op": cpu / ops_all * 1e6,
+                    # The Python contenders' own figure: CPU over the measured window only.
+                    "window_cpu_us_per_op": d.get("window_cpu_us_per_op"),
                     "server_cpu_us_per_op": srv["cpu_s"] / ops_all * 1e6,
                     "usec_per_call": {n: cmds[n]["usec_per_call"] for n in ("evalsha", "eval", "mget", "get")
                                       if n in cmds},

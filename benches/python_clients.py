@@ -269,10 +269,13 @@ def prepare(port: int) -> None:
     r.close()
 
 
-def summarize(latencies: List[int], ops: int, elapsed: float) -> Dict[str, float]:
+def summarize(latencies: List[int], ops: int, elapsed: float, cpu_s: float) -> Dict[str, float]:
+    """cpu_s: the process's CPU time (every thread, user + system) over the measured
+    window only, so window_cpu_us_per_op leaves out start-up and warm-up."""
     latencies.sort()
     q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] / 1000.0  # noqa: E731
-    return {"ops_per_s": ops / elapsed, "p50_us": q(0.50), "p99_us": q(0.99), "ops": ops}
+    return {"ops_per_s": ops / elapsed, "p50_us": q(0.50), "p99_us": q(0.99), "ops": ops,
+            "window_cpu_us_per_op": cpu_s / max(1, ops) * 1e6}
 
 
 def run_sync(client: str, port: int, threads: int, workload: str, duration: float) -> Dict[str, float]:
@@ -298,14 +301,14 @@ def run_sync(client: str, port: int, threads: int, workload: str, duration: floa
     for th in ths:
         th.start()
     start_barrier.wait()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     time.sleep(duration)
     stop.set()
     for th in ths:
         th.join()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     merged = [x for part in lat for x in part]
-    return summarize(merged, len(merged), elapsed)
+    return summarize(merged, len(merged), elapsed, cpu)
 
 
 def run_async(client: str, port: int, tasks: int, workload: str, duration: float) -> Dict[str, float]:
@@ -326,9 +329,9 @@ def run_async(client: str, port: int, tasks: int, workload: str, duration: float
                 await call(op)
                 lat.append(clock() - t0)
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(t) for t in range(tasks)))
-        return summarize(lat, len(lat), time.perf_counter() - t0)
+        return summarize(lat, len(lat), time.perf_counter() - t0, time.process_time() - cpu0)
 
     return asyncio.run(main())
 

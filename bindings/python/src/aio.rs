@@ -2,6 +2,16 @@
 //! ([`stateful_redis::runtime::shared`], fork-safe) and its result is delivered to
 //! an `asyncio.Future` on the caller's event loop.
 //!
+//! Calls do not become tokio tasks of their own (issue 14): the loop's thread
+//! queues each call (a boxed future) for the loop's one driver task, waking it
+//! only when the queue was empty; the driver polls up to [`SUBMIT_PER_POLL`]
+//! queued calls in one go, so their requests reach the connection's task
+//! together. A task per call cost a spawn from a foreign thread (the runtime's
+//! inject queue, a wake-up of the runtime's thread) and two copies of the
+//! call's future (into the task, and out of it when it finished): measured with
+//! `perf`, see `benches/RESULTS.md`. The same design as the Node binding's
+//! (`bindings/node/src/promise.rs`).
+//!
 //! Delivery is batched per loop: a finished call is pushed onto the loop's
 //! [`LoopQueue`] *without* the GIL; only the push that finds the queue empty wakes
 //! the loop, by writing one byte to a socket pair the loop watches
@@ -14,18 +24,26 @@
 //!
 //! A future is never completed on a closed loop: a queue whose loop is closed drops
 //! its completions; a future cancelled by its awaiter is skipped (the call itself
-//! runs to its end, bounded by the command timeout).
+//! runs to its end, bounded by the command timeout). A call that panics completes
+//! its future with `InternalError` instead of leaving it pending.
 
 use std::future::Future;
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::task::AtomicWaker;
 
 use pyo3::prelude::*;
 use pyo3::sync::{MutexExt, PyOnceLock};
 use pyo3::BoundObject;
-use stateful_redis::runtime;
+use stateful_redis::{runtime, Error, ErrorCode};
 
 use crate::error::{IntoPyErr, ResultExt};
 
@@ -48,12 +66,137 @@ enum Wake {
     Threadsafe,
 }
 
+/// New calls the driver polls before it lets the connection's task write their
+/// requests (it yields, then takes the next ones); the Node binding's figure
+/// (`bindings/node/src/promise.rs`).
+const SUBMIT_PER_POLL: usize = 8;
+
+/// A call queued for a loop's driver task.
+type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Calls submitted on a loop's thread, not yet picked up by its driver task.
+struct Submissions {
+    calls: Mutex<Vec<Call>>,
+    /// The driver task's waker.
+    driver: AtomicWaker,
+    /// The queue is gone: the driver ends once its calls are done.
+    closing: AtomicBool,
+}
+
+impl Submissions {
+    fn calls(&self) -> MutexGuard<'_, Vec<Call>> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs the calls of one event loop on the runtime: picks up what the loop's
+/// thread queued, polls every call, and ends when its queue is gone and its
+/// calls are done.
+struct Driver {
+    submissions: Arc<Submissions>,
+    running: FuturesUnordered<Unwinding>,
+}
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        this.submissions.driver.register(cx.waker());
+        loop {
+            let (calls, more) = {
+                let mut submitted = this.submissions.calls();
+                if submitted.len() > SUBMIT_PER_POLL {
+                    let rest = submitted.split_off(SUBMIT_PER_POLL);
+                    (std::mem::replace(&mut *submitted, rest), true)
+                } else {
+                    (std::mem::take(&mut *submitted), false)
+                }
+            };
+            let picked = !calls.is_empty();
+            this.running.extend(calls.into_iter().map(Unwinding));
+            // Polls the new calls and those that were woken; Pending when none
+            // is ready.
+            while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
+            if more {
+                // Lets the connection's task write these before the next ones.
+                cx.waker().wake_by_ref();
+                break;
+            }
+            if !picked {
+                break;
+            }
+        }
+        if this.running.is_empty()
+            && this.submissions.closing.load(Ordering::Acquire)
+            && this.submissions.calls().is_empty()
+        {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+/// A call whose panic ends only that call (its [`Guard`] then completes the
+/// future with `InternalError`), not the driver and every other call.
+struct Unwinding(Call);
+
+impl Future for Unwinding {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let call = &mut self.0;
+        catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(cx))).unwrap_or(Poll::Ready(()))
+    }
+}
+
+/// Delivers the result of one call, or `INTERNAL` if the call ended without one
+/// (a panic, or the runtime shutting down).
+struct Guard {
+    queue: Py<LoopQueue>,
+    future: Option<Py<PyAny>>,
+}
+
+impl Guard {
+    fn finish(&mut self, convert: Convert) {
+        if let Some(future) = self.future.take() {
+            LoopQueue::push(&self.queue, Completion { future, convert });
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.future.is_some() {
+            self.finish(Box::new(|_py| {
+                Err(Error::new(
+                    ErrorCode::Internal,
+                    "the call ended without a result (panic or runtime shutdown)",
+                )
+                .into_py_err())
+            }));
+        }
+    }
+}
+
 /// Completions waiting for one event loop; calling it drains them (on the loop).
+/// It also owns the loop's driver task (see the module's documentation).
 #[pyclass(frozen, module = "stateful_redis._native")]
 pub struct LoopQueue {
     event_loop: Py<PyAny>,
     pending: Mutex<Vec<Completion>>,
     wake: Wake,
+    submissions: Arc<Submissions>,
+    /// The fork generation whose runtime runs the driver.
+    generation: u64,
+}
+
+impl Drop for LoopQueue {
+    fn drop(&mut self) {
+        // No call is left (each holds a reference to this queue): the driver ends.
+        self.submissions.closing.store(true, Ordering::Release);
+        self.submissions.driver.wake();
+    }
 }
 
 impl LoopQueue {
@@ -94,16 +237,45 @@ impl LoopQueue {
         }
     }
 
+    /// Queues `call` for the loop's driver; wakes it when the queue was empty.
+    fn submit(&self, call: Call) {
+        let first = {
+            let mut calls = self.submissions.calls();
+            calls.push(call);
+            calls.len() == 1
+        };
+        if first {
+            // Later calls of this turn of the loop join the queue without waking it.
+            self.submissions.driver.wake();
+        }
+    }
+
     fn new_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopQueue>> {
+        let handle = runtime::shared().py()?;
+        let generation = runtime::generation();
+        // Each queue made here has its own driver: a queue dropped below (its loop
+        // refused `add_reader`) ends its own driver, not the next queue's.
         let make = |wake| {
-            Py::new(
+            let submissions = Arc::new(Submissions {
+                calls: Mutex::new(Vec::new()),
+                driver: AtomicWaker::new(),
+                closing: AtomicBool::new(false),
+            });
+            let queue = Py::new(
                 py,
                 LoopQueue {
                     event_loop: event_loop.clone().unbind(),
                     pending: Mutex::new(Vec::new()),
                     wake,
+                    submissions: submissions.clone(),
+                    generation,
                 },
-            )
+            )?;
+            handle.spawn(Driver {
+                submissions,
+                running: FuturesUnordered::new(),
+            });
+            Ok::<_, PyErr>(queue)
         };
         let pair = UnixStream::pair().and_then(|(reader, writer)| {
             reader.set_nonblocking(true)?;
@@ -170,14 +342,21 @@ fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopQ
     let mut queues = QUEUES
         .lock_py_attached(py)
         .unwrap_or_else(|p| p.into_inner());
+    // The driver of a queue made before a fork() ran on the parent's runtime,
+    // whose threads do not exist in this process.
+    let generation = runtime::generation();
     if let Some(queue) = queues
         .iter()
-        .find(|q| q.get().event_loop.bind(py).is(event_loop))
+        .find(|q| q.get().generation == generation && q.get().event_loop.bind(py).is(event_loop))
     {
         return Ok(queue.clone_ref(py));
     }
-    // A new loop: forget the queues of loops that have been closed since.
-    queues.retain(|q| !q.get().event_loop.bind(py).is_closed_loop().unwrap_or(true));
+    // A new loop: forget the queues of loops that have been closed since (and
+    // those of an earlier fork generation).
+    queues.retain(|q| {
+        q.get().generation == generation
+            && !q.get().event_loop.bind(py).is_closed_loop().unwrap_or(true)
+    });
     let queue = LoopQueue::new_for(py, event_loop)?;
     queues.push(queue.clone_ref(py));
     Ok(queue)
@@ -190,8 +369,44 @@ pub fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         .call0()
 }
 
-/// Runs `call` on the shared runtime; returns an `asyncio.Future` of the caller's
-/// loop that completes with the result converted by `IntoPyObject`.
+pin_project_lite::pin_project! {
+    /// A call and the guard that delivers its result, polled in place in the box
+    /// the loop's thread made (an `async` block awaiting the call would move the
+    /// call's future once more, on its first poll).
+    struct Tracked<F> {
+        #[pin]
+        call: F,
+        guard: Guard,
+    }
+}
+
+impl<F, T> Future for Tracked<F>
+where
+    F: Future<Output = stateful_redis::Result<T>>,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let result = match this.call.poll(cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => return Poll::Pending,
+        };
+        this.guard.finish(Box::new(move |py| match result {
+            Ok(value) => value
+                .into_pyobject(py)
+                .map(|v| v.into_any().unbind())
+                .map_err(Into::into),
+            Err(err) => Err(err.into_py_err()),
+        }));
+        Poll::Ready(())
+    }
+}
+
+/// Runs `call` on the shared runtime (the caller's loop's driver task); returns
+/// an `asyncio.Future` of the caller's loop that completes with the result
+/// converted by `IntoPyObject`.
 pub fn spawn<'py, T, F>(py: Python<'py>, call: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = stateful_redis::Result<T>> + Send + 'static,
@@ -200,25 +415,11 @@ where
     let event_loop = running_loop(py)?;
     let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
     let queue = queue_for(py, &event_loop)?;
-    let handle = runtime::shared().py()?;
-    let target = future.clone().unbind();
-    handle.spawn(async move {
-        let result = call.await;
-        let convert: Convert = Box::new(move |py| match result {
-            Ok(value) => value
-                .into_pyobject(py)
-                .map(|v| v.into_any().unbind())
-                .map_err(Into::into),
-            Err(err) => Err(err.into_py_err()),
-        });
-        LoopQueue::push(
-            &queue,
-            Completion {
-                future: target,
-                convert,
-            },
-        );
-    });
+    let guard = Guard {
+        queue: queue.clone_ref(py),
+        future: Some(future.clone().unbind()),
+    };
+    queue.get().submit(Box::pin(Tracked { call, guard }));
     Ok(future)
 }
 

@@ -40,10 +40,12 @@ pub struct PyAsyncExecutor {
 }
 
 /// The executor of a [`PyAsyncExecutor`], connected by the first call that needs
-/// it; a failed connect leaves it unconnected (the next call tries again).
+/// it; a failed connect leaves it unconnected (the next call tries again). Every
+/// call clones it: only reference counts (the configuration is copied once, by
+/// the call that connects).
 #[derive(Clone)]
 struct Lazy {
-    config: Config,
+    config: Arc<Config>,
     monitor: Arc<Monitor>,
     executor: Arc<tokio::sync::OnceCell<Executor>>,
     closed: Arc<AtomicBool>,
@@ -57,7 +59,9 @@ impl Lazy {
         }
         let executor = self
             .executor
-            .get_or_try_init(|| Executor::connect_with_monitor(self.config, self.monitor))
+            .get_or_try_init(|| {
+                Executor::connect_with_monitor(Config::clone(&self.config), self.monitor)
+            })
             .await?
             .clone();
         // Closed while connecting: the executor refuses the call itself.
@@ -85,7 +89,7 @@ impl PyAsyncExecutor {
         let monitor = Executor::monitor_for(&config).map_err(|e| e.into_py_err())?;
         Ok(PyAsyncExecutor {
             lazy: Lazy {
-                config,
+                config: Arc::new(config),
                 monitor: Arc::new(monitor),
                 executor: Arc::new(tokio::sync::OnceCell::new()),
                 closed: Arc::new(AtomicBool::new(false)),

@@ -53,6 +53,44 @@ def test_fork_child_creates_its_own_executor(url: str) -> None:
     assert "fork ok" in out.stdout
 
 
+def test_fork_child_reuses_the_parents_event_loop(url: str) -> None:
+    # The loop's completion queue (and the driver task that runs its calls) was
+    # made on the parent's runtime, whose threads the child lacks: a call from the
+    # child on that same loop must still run, not hang.
+    script = textwrap.dedent(f"""
+        import asyncio, os, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+        import stateful_redis
+        url = {url!r}
+        loop = asyncio.new_event_loop()
+        async def use(tag):
+            ex = await stateful_redis.AsyncExecutor.connect(url=url)
+            await ex.set_linked_pod("f", tag, "chat", 5, -1)
+            got = await asyncio.gather(*(ex.get_linked_pod("f", tag, "chat") for _ in range(20)))
+            ex.close()
+            return got
+        assert loop.run_until_complete(use("parent-loop")) == [5] * 20
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                got = loop.run_until_complete(asyncio.wait_for(use("child-loop"), 30))
+                code = 0 if got == [5] * 20 else 3
+            except BaseException as e:
+                print("child failed:", repr(e), flush=True)
+                code = 4
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status), status
+        assert os.WEXITSTATUS(status) == 0, os.WEXITSTATUS(status)
+        assert loop.run_until_complete(use("parent-again")) == [5] * 20
+        print("fork ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "fork ok" in out.stdout
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -141,34 +141,31 @@ impl KeySchema {
 
     /// The link key alone (reads that do not touch the index).
     pub fn link_key(self, ns: &str, uid: &str, svc: &str) -> String {
-        let capacity = ns.len() + uid.len() + svc.len() + 16;
-        match self {
-            KeySchema::Default => {
-                self.index_prefix(capacity, ns, uid)
-                    .text("}")
-                    .name(NameKind::Service, svc)
-                    .0
-            }
-            KeySchema::Java => {
-                self.index_prefix(capacity, ns, uid)
-                    .text(":")
-                    .name(NameKind::Service, svc)
-                    .text("}")
-                    .0
-            }
-        }
+        let mut key = String::with_capacity(ns.len() + uid.len() + svc.len() + 16);
+        self.push_link_key(&mut key, ns, uid, svc);
+        key
+    }
+
+    /// Appends the link key to `key` (a batch read writes its keys into one
+    /// reused buffer, none kept as a string of its own).
+    pub(crate) fn push_link_key(self, key: &mut String, ns: &str, uid: &str, svc: &str) {
+        let builder = self.index_prefix(KeyBuilder(std::mem::take(key)), ns, uid);
+        *key = match self {
+            KeySchema::Default => builder.text("}").name(NameKind::Service, svc).0,
+            KeySchema::Java => builder.text(":").name(NameKind::Service, svc).text("}").0,
+        };
     }
 
     /// Index of `uid`'s persistent links: a hash `svc -> pod`.
     pub fn index_key(self, ns: &str, uid: &str) -> String {
-        self.index_prefix(ns.len() + uid.len() + 12, ns, uid)
+        self.index_prefix(KeyBuilder::new(ns.len() + uid.len() + 12), ns, uid)
             .text("}")
             .0
     }
 
-    /// `sf:{NS:lk:UID` or `slug-lk:{NS:UID`: the index key without its closing brace.
-    fn index_prefix(self, capacity: usize, ns: &str, uid: &str) -> KeyBuilder {
-        let key = KeyBuilder::new(capacity);
+    /// Appends `sf:{NS:lk:UID` or `slug-lk:{NS:UID` to `key`: the index key
+    /// without its closing brace.
+    fn index_prefix(self, key: KeyBuilder, ns: &str, uid: &str) -> KeyBuilder {
         let key = match self {
             KeySchema::Default => key.text("sf:{").name(NameKind::Namespace, ns).text(":lk:"),
             KeySchema::Java => key

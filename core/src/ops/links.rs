@@ -9,7 +9,7 @@ use super::wrong_type_names;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::keys::LinkKeys;
-use crate::model::{parse_pod, parse_pod_id, TrySetOutcome};
+use crate::model::{parse_pod, parse_pod_id, parse_pod_keyed, TrySetOutcome};
 use crate::operation::Operation;
 use crate::scripts;
 use crate::validate::{validate_name, validate_pod, validate_ttl, validate_uid_count, NameKind};
@@ -168,13 +168,15 @@ impl Executor {
             if uids.is_empty() {
                 return Ok(by_pod);
             }
-            let keys: Vec<String> = uids
-                .iter()
-                .map(|uid| self.keys().link_key(ns, uid.as_ref(), svc))
-                .collect();
-            let values = self.mget(op, &keys).await?;
-            for ((uid, key), value) in uids.iter().zip(&keys).zip(values) {
-                if let Some(pod) = parse_pod(key, value)? {
+            let schema = self.keys();
+            let values = self
+                .mget_keys(op, uids.len(), |i, key| {
+                    schema.push_link_key(key, ns, uids[i].as_ref(), svc)
+                })
+                .await?;
+            for (uid, value) in uids.iter().zip(values) {
+                let link = || schema.link_key(ns, uid.as_ref(), svc);
+                if let Some(pod) = parse_pod_keyed(value, link)? {
                     by_pod
                         .entry(pod)
                         .or_default()

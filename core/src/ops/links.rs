@@ -123,8 +123,8 @@ impl Executor {
     /// The link's pod, read with one `GET`: `DATA` naming the key when it
     /// holds the wrong type or something that is not a pod id.
     pub(super) async fn read_link(&self, op: Operation, link: &str) -> Result<Option<i64>> {
-        let mut cmd = redis::cmd("GET");
-        cmd.arg(link);
+        let mut cmd = redis::Cmd::with_capacity(2, 3 + link.len());
+        cmd.arg("GET").arg(link);
         let value: Option<String> = self.query(op, &cmd).await.map_err(wrong_type_names(link))?;
         parse_pod(link, value)
     }
@@ -168,14 +168,15 @@ impl Executor {
             if uids.is_empty() {
                 return Ok(by_pod);
             }
-            let schema = self.keys();
+            let parts = self.keys().link_key_parts(ns, svc);
+            let key_len = parts.len_without_uid() + 8;
             let values = self
-                .mget_keys(op, uids.len(), |i, key| {
-                    schema.push_link_key(key, ns, uids[i].as_ref(), svc)
+                .mget_keys(op, uids.len(), key_len, |i, key| {
+                    parts.push(key, uids[i].as_ref())
                 })
                 .await?;
             for (uid, value) in uids.iter().zip(values) {
-                let link = || schema.link_key(ns, uid.as_ref(), svc);
+                let link = || self.keys().link_key(ns, uid.as_ref(), svc);
                 if let Some(pod) = parse_pod_keyed(value, link)? {
                     by_pod
                         .entry(pod)

@@ -353,8 +353,16 @@ pub(crate) fn open_standalone_replacement(
 
 fn manager_config(config: &Config) -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
+        // Bounds the connect and its handshake (AUTH, SELECT).
         .set_connection_timeout(Some(config.connect_timeout()))
-        .set_response_timeout(Some(config.command_timeout()))
+        // No response timeout of redis-rs's own: every request on a standalone
+        // connection is already bounded by the command timeout of its call
+        // (`Executor::run`) or by a `tokio::time::timeout` of its own (script
+        // loading, the connect-time checks), and a second timer of the same
+        // length, started later, only cost a timer-wheel entry per request
+        // (issue 14). A caller that gives up drops its request, which the
+        // stall rule judges as before (`ReplyWatch`).
+        .set_response_timeout(None)
         // Reconnect attempts are made on demand by later calls, each within its
         // own deadline, so the manager itself tries once per loss.
         .set_number_of_retries(0)

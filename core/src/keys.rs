@@ -141,34 +141,55 @@ impl KeySchema {
 
     /// The link key alone (reads that do not touch the index).
     pub fn link_key(self, ns: &str, uid: &str, svc: &str) -> String {
-        let capacity = ns.len() + uid.len() + svc.len() + 16;
+        let key = KeyBuilder::new(ns.len() + uid.len() + svc.len() + 16);
+        let key = self.index_prefix(key, ns, uid);
         match self {
-            KeySchema::Default => {
-                self.index_prefix(capacity, ns, uid)
+            KeySchema::Default => key.text("}").name(NameKind::Service, svc).0,
+            KeySchema::Java => key.text(":").name(NameKind::Service, svc).text("}").0,
+        }
+    }
+
+    /// The link keys of `ns` and `svc` for many uids: what comes before and
+    /// after the uid, encoded once (a batch read writes a key per uid).
+    pub(crate) fn link_key_parts(self, ns: &str, svc: &str) -> LinkKeyParts {
+        let capacity = ns.len() + svc.len() + 12;
+        let (before, after) = match self {
+            KeySchema::Default => (
+                KeyBuilder::new(capacity)
+                    .text("sf:{")
+                    .name(NameKind::Namespace, ns)
+                    .text(":lk:"),
+                KeyBuilder::new(capacity)
                     .text("}")
-                    .name(NameKind::Service, svc)
-                    .0
-            }
-            KeySchema::Java => {
-                self.index_prefix(capacity, ns, uid)
+                    .name(NameKind::Service, svc),
+            ),
+            KeySchema::Java => (
+                KeyBuilder::new(capacity)
+                    .text("slug-lk:{")
+                    .name(NameKind::Namespace, ns)
+                    .text(":"),
+                KeyBuilder::new(capacity)
                     .text(":")
                     .name(NameKind::Service, svc)
-                    .text("}")
-                    .0
-            }
+                    .text("}"),
+            ),
+        };
+        LinkKeyParts {
+            before: before.0,
+            after: after.0,
         }
     }
 
     /// Index of `uid`'s persistent links: a hash `svc -> pod`.
     pub fn index_key(self, ns: &str, uid: &str) -> String {
-        self.index_prefix(ns.len() + uid.len() + 12, ns, uid)
+        self.index_prefix(KeyBuilder::new(ns.len() + uid.len() + 12), ns, uid)
             .text("}")
             .0
     }
 
-    /// `sf:{NS:lk:UID` or `slug-lk:{NS:UID`: the index key without its closing brace.
-    fn index_prefix(self, capacity: usize, ns: &str, uid: &str) -> KeyBuilder {
-        let key = KeyBuilder::new(capacity);
+    /// Appends `sf:{NS:lk:UID` or `slug-lk:{NS:UID` to `key`: the index key
+    /// without its closing brace.
+    fn index_prefix(self, key: KeyBuilder, ns: &str, uid: &str) -> KeyBuilder {
         let key = match self {
             KeySchema::Default => key.text("sf:{").name(NameKind::Namespace, ns).text(":lk:"),
             KeySchema::Java => key
@@ -177,6 +198,29 @@ impl KeySchema {
                 .text(":"),
         };
         key.name(NameKind::Uid, uid)
+    }
+}
+
+/// The link key of one namespace and service around any uid: see
+/// [`KeySchema::link_key_parts`].
+pub(crate) struct LinkKeyParts {
+    before: String,
+    after: String,
+}
+
+impl LinkKeyParts {
+    /// Appends the link key of `uid` to `key`: the same text as
+    /// [`KeySchema::link_key`].
+    #[inline]
+    pub(crate) fn push(&self, key: &mut String, uid: &str) {
+        key.push_str(&self.before);
+        push_encoded(key, NameKind::Uid, uid);
+        key.push_str(&self.after);
+    }
+
+    /// The key's length without its uid.
+    pub(crate) fn len_without_uid(&self) -> usize {
+        self.before.len() + self.after.len()
     }
 }
 
@@ -212,6 +256,28 @@ pub fn hash_tag(key: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_key_parts_make_the_link_keys() {
+        let names = ["u1", "{u}", "a:b", "50%", "ü}{:%", "x"];
+        for schema in [KeySchema::Default, KeySchema::Java] {
+            for ns in ["app:eu:logic", "n{s}:a%:b"] {
+                for svc in names {
+                    let parts = schema.link_key_parts(ns, svc);
+                    let mut key = String::from("left over");
+                    for uid in names {
+                        key.clear();
+                        parts.push(&mut key, uid);
+                        assert_eq!(
+                            key,
+                            schema.link_key(ns, uid, svc),
+                            "{schema:?} {ns} {uid} {svc}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn plain_names_give_the_go_keys() {

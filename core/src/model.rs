@@ -84,12 +84,23 @@ pub fn parse_pod_id(text: &str) -> Option<i64> {
 /// A link value read from `key`: a pod id, or `DATA` naming the key.
 #[inline]
 pub(crate) fn parse_pod(key: &str, value: Option<String>) -> Result<Option<i64>> {
+    parse_pod_keyed(value, || key.to_string())
+}
+
+/// As [`parse_pod`], the key's name made only for the error (a batch read
+/// keeps no key strings).
+#[inline]
+pub(crate) fn parse_pod_keyed(
+    value: Option<String>,
+    key: impl FnOnce() -> String,
+) -> Result<Option<i64>> {
     match value {
         None => Ok(None),
         Some(text) => match parse_pod_id(&text) {
             Some(pod) => Ok(Some(pod)),
             None => Err(Error::data(format!(
-                "key {key} holds a link that is not a pod id"
+                "key {} holds a link that is not a pod id",
+                key()
             ))),
         },
     }

@@ -150,14 +150,12 @@ pub fn validate_name(kind: NameKind, name: &str) -> Result<()> {
 }
 
 /// Whether `text` holds a control character (Unicode category Cc). Names are
-/// checked on every call, and nearly all of them are ASCII: a byte scan then.
+/// checked on every call, and nearly all of them are printable ASCII: one
+/// byte scan shows that, and only a name with another byte (an ASCII control,
+/// DEL, or any non-ASCII character) is checked character by character.
 #[inline]
 fn has_control_character(text: &str) -> bool {
-    if text.is_ascii() {
-        text.bytes().any(|b| b.is_ascii_control())
-    } else {
-        text.chars().any(char::is_control)
-    }
+    text.bytes().any(|b| !(b' '..=b'~').contains(&b)) && text.chars().any(char::is_control)
 }
 
 /// The Java key schema's namespace shape: `appId:regionId:logicType`, exactly

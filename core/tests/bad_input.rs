@@ -317,3 +317,63 @@ async fn data_errors_name_the_key() {
         );
     }
 }
+
+/// A batch larger than one `MGET` (`BATCH_CHUNK` keys) reads every uid, names
+/// that need encoding included, grouped by pod in input order; and a link that
+/// is not a pod id in its second chunk fails the batch with `DATA` naming that
+/// link's key. (The keys of a batch are written into one reused buffer.)
+#[tokio::test]
+async fn a_batch_past_one_mget_reads_every_uid_and_names_a_bad_key() {
+    let mut h = harness().await;
+    let n = stateful_redis::executor::BATCH_CHUNK * 2 + 37;
+    let uids: Vec<String> = (0..n)
+        .map(|i| match i % 4 {
+            0 => format!("u{i}"),
+            1 => format!("{{u}}:{i}%"),
+            2 => format!("ü{i}"),
+            _ => format!("long-user-name-{i}-{}", "x".repeat(i % 50)),
+        })
+        .collect();
+    let mut expected: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for (i, uid) in uids.iter().enumerate() {
+        if i % 3 == 0 {
+            let pod = (i % 7) as i64;
+            let persist = if i % 2 == 0 { -1 } else { 300 };
+            h.exec
+                .set_linked_pod(NS, uid, "chat", pod, persist)
+                .await
+                .unwrap();
+            expected.entry(pod).or_default().push(uid.clone());
+        }
+    }
+    // Links of another service must not show.
+    h.exec
+        .set_linked_pod(NS, &uids[1], "match", 9, -1)
+        .await
+        .unwrap();
+    let by_pod = h
+        .exec
+        .batch_get_linked_pod(NS, &uids, "chat")
+        .await
+        .unwrap();
+    assert_eq!(by_pod, expected);
+
+    // uid 1,501 (1 mod 4, in the second MGET): "{u}:1501%", encoded in its key.
+    let bad = 1_501;
+    assert_eq!(uids[bad], "{u}:1501%");
+    let key = format!("sf:{{{NS}:lk:%7Bu%7D%3A1501%25}}chat");
+    h.cmd(&["SET", &key, "garbage"]).await;
+    let before = h.dump().await;
+    let err = h
+        .exec
+        .batch_get_linked_pod(NS, &uids, "chat")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), stateful_redis::ErrorCode::Data, "{err}");
+    assert!(
+        err.message().contains(&format!("key {key} holds a link")),
+        "{}",
+        err.message()
+    );
+    assert_eq!(h.dump().await, before, "a read writes nothing");
+}

@@ -9,7 +9,7 @@ use super::wrong_type_names;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::keys::LinkKeys;
-use crate::model::{parse_pod, parse_pod_id, TrySetOutcome};
+use crate::model::{parse_pod, parse_pod_id, parse_pod_keyed, TrySetOutcome};
 use crate::operation::Operation;
 use crate::scripts;
 use crate::validate::{validate_name, validate_pod, validate_ttl, validate_uid_count, NameKind};
@@ -123,8 +123,8 @@ impl Executor {
     /// The link's pod, read with one `GET`: `DATA` naming the key when it
     /// holds the wrong type or something that is not a pod id.
     pub(super) async fn read_link(&self, op: Operation, link: &str) -> Result<Option<i64>> {
-        let mut cmd = redis::cmd("GET");
-        cmd.arg(link);
+        let mut cmd = redis::Cmd::with_capacity(2, 3 + link.len());
+        cmd.arg("GET").arg(link);
         let value: Option<String> = self.query(op, &cmd).await.map_err(wrong_type_names(link))?;
         parse_pod(link, value)
     }
@@ -168,13 +168,16 @@ impl Executor {
             if uids.is_empty() {
                 return Ok(by_pod);
             }
-            let keys: Vec<String> = uids
-                .iter()
-                .map(|uid| self.keys().link_key(ns, uid.as_ref(), svc))
-                .collect();
-            let values = self.mget(op, &keys).await?;
-            for ((uid, key), value) in uids.iter().zip(&keys).zip(values) {
-                if let Some(pod) = parse_pod(key, value)? {
+            let parts = self.keys().link_key_parts(ns, svc);
+            let key_len = parts.len_without_uid() + 8;
+            let values = self
+                .mget_keys(op, uids.len(), key_len, |i, key| {
+                    parts.push(key, uids[i].as_ref())
+                })
+                .await?;
+            for (uid, value) in uids.iter().zip(values) {
+                let link = || self.keys().link_key(ns, uid.as_ref(), svc);
+                if let Some(pod) = parse_pod_keyed(value, link)? {
                     by_pod
                         .entry(pod)
                         .or_default()

@@ -167,30 +167,6 @@ impl Config {
         self.options.key_schema.schema()
     }
 
-    /// The server of the OpenTelemetry attributes: address, port and database
-    /// index when standalone (a cluster's calls go to many nodes), and the
-    /// pool's name (`host:port/db` or `path/db`; the first seed in cluster
-    /// mode). No credentials.
-    pub fn otel_server(&self) -> crate::monitor::otel::Server {
-        let info = self.cluster_seeds.first().unwrap_or(&self.connection_info);
-        let db = info.redis_settings().db();
-        let (address, port) = match info.addr() {
-            ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
-                (host.clone(), Some(*port))
-            }
-            ConnectionAddr::Unix(path) => (path.display().to_string(), None),
-            _ => ("unknown".to_string(), None),
-        };
-        let pool_name = match port {
-            Some(port) => format!("{address}:{port}/{db}"),
-            None => format!("{address}/{db}"),
-        };
-        crate::monitor::otel::Server {
-            standalone: (!self.is_cluster()).then_some((address, port, db)),
-            pool_name,
-        }
-    }
-
     /// `host:port` or the socket path, without credentials: safe to print.
     pub fn server_label(&self) -> String {
         match self.connection_info.addr() {

@@ -154,7 +154,7 @@ impl Executor {
                 ))
             }
         };
-        monitor.set_server(config.otel_server());
+        monitor.set_server(otel_server(&config));
         let executor = Executor {
             inner: Arc::new(Inner {
                 schema: config.key_schema(),
@@ -350,5 +350,31 @@ impl Executor {
         inner
             .monitor
             .call_started(inner.in_flight.load(Ordering::Relaxed), inner.pool.len());
+    }
+}
+
+/// The server of the OpenTelemetry attributes: address, port and database
+/// index when standalone (a cluster's calls go to many nodes), and the
+/// pool's name (`host:port/db` or `path/db`; the first seed in cluster
+/// mode). No credentials.
+fn otel_server(config: &Config) -> crate::monitor::otel::Server {
+    let info = config
+        .cluster_seeds
+        .first()
+        .unwrap_or(&config.connection_info);
+    let db = info.redis_settings().db();
+    let (address, port) = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port)
+        | redis::ConnectionAddr::TcpTls { host, port, .. } => (host.clone(), Some(*port)),
+        redis::ConnectionAddr::Unix(path) => (path.display().to_string(), None),
+        _ => ("unknown".to_string(), None),
+    };
+    let pool_name = match port {
+        Some(port) => format!("{address}:{port}/{db}"),
+        None => format!("{address}/{db}"),
+    };
+    crate::monitor::otel::Server {
+        standalone: (!config.is_cluster()).then_some((address, port, db)),
+        pool_name,
     }
 }

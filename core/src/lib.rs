@@ -31,6 +31,7 @@
 
 pub mod alert_input;
 pub mod blocking;
+pub mod call_queue;
 pub mod config;
 mod connection;
 pub mod error;

@@ -11,11 +11,10 @@
 //! The thread-safe function is referenced (keeps the process alive) only while a
 //! call is in flight, so an idle executor never holds the process open.
 //!
-//! Calls do not become tokio tasks of their own: the JS thread queues them and
-//! wakes the executor's one driver task, which polls up to [`SUBMIT_PER_POLL`]
-//! queued calls in one go. Their requests then reach the connection's task
-//! together and go out in one write; with a task per call, tokio ran the
-//! connection's task right after each call's (its LIFO slot) and wrote every
+//! Calls do not become tokio tasks of their own: the JS thread queues them for the
+//! executor's one driver task (the core's [`CallQueue`], shared with the Python
+//! binding's asyncio bridge), so their requests reach the connection's task
+//! together and go out in one write; with a task per call, tokio wrote every
 //! request alone (one `writev` per call, measured with `perf stat`).
 //!
 //! One turn of the event loop settles at most [`SETTLE_PER_TURN`] calls and
@@ -26,18 +25,13 @@
 
 use std::future::Future;
 use std::os::raw::c_void;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
-
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use futures_util::task::AtomicWaker;
 
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env, Status};
+use stateful_redis::call_queue::{Call, CallQueue};
 use stateful_redis::{Error as CoreError, ErrorCode};
 
 use crate::error::{check, js_error};
@@ -85,27 +79,11 @@ impl<T: ToNapiValue + Send> Settle for Done<T> {
 /// holds the loop for long.
 const SETTLE_PER_TURN: usize = 512;
 
-/// New calls the driver polls before it lets the connection's task write their
-/// requests (it yields, then takes the next ones). All at once, the server
-/// waited for the whole batch and the client then for all the replies. Mixed
-/// workload at 64 in flight, medians of 3 interleaved rounds (busy machine):
-/// 1, 4, 16 and all at once gave 42k, 50k, 44k and 36k ops/s against 43k with a
-/// task per call; in a second run 4 and 8 gave 40k and 42k against 30k
-/// (benches/RESULTS.md, issue 14).
-const SUBMIT_PER_POLL: usize = 8;
-
-/// A call queued for the driver task.
-type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
-
 /// State shared by the JS thread, the runtime's tasks and the thread-safe function.
 struct Shared {
     queue: Mutex<Vec<Box<dyn Settle>>>,
-    /// Calls made on the JS thread, not yet picked up by the driver task.
-    submitted: Mutex<Vec<Call>>,
-    /// The driver task's waker.
-    driver: AtomicWaker,
-    /// The completer is gone: the driver ends once its calls are done.
-    closing: AtomicBool,
+    /// Calls made on the JS thread, for the executor's driver task.
+    calls: Arc<CallQueue>,
     /// Calls whose promise is not settled yet (changed on the JS thread only).
     in_flight: AtomicUsize,
     /// The thread-safe function; null once napi has finalized it (at the latest
@@ -121,10 +99,6 @@ unsafe impl Send for Tsfn {}
 impl Shared {
     fn tsfn(&self) -> MutexGuard<'_, Tsfn> {
         self.tsfn.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn submitted(&self) -> MutexGuard<'_, Vec<Call>> {
-        self.submitted.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Queues finished calls; wakes the JS thread when the queue was empty.
@@ -150,67 +124,6 @@ impl Shared {
     }
 }
 
-/// Runs the calls of one executor on the runtime: picks up what the JS thread
-/// queued, polls every call, and ends when the completer is gone and its calls
-/// are done.
-struct Driver {
-    shared: Arc<Shared>,
-    running: FuturesUnordered<Unwinding>,
-}
-
-impl Future for Driver {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        this.shared.driver.register(cx.waker());
-        loop {
-            let (calls, more) = {
-                let mut submitted = this.shared.submitted();
-                if submitted.len() > SUBMIT_PER_POLL {
-                    let rest = submitted.split_off(SUBMIT_PER_POLL);
-                    (std::mem::replace(&mut *submitted, rest), true)
-                } else {
-                    (std::mem::take(&mut *submitted), false)
-                }
-            };
-            let picked = !calls.is_empty();
-            this.running.extend(calls.into_iter().map(Unwinding));
-            // Polls the new calls and those that were woken; Pending when none
-            // is ready (or after a share of them, having woken this task again).
-            while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
-            if more {
-                // Lets the connection's task write these before the next ones.
-                cx.waker().wake_by_ref();
-                break;
-            }
-            if !picked {
-                break;
-            }
-        }
-        if this.running.is_empty()
-            && this.shared.closing.load(Ordering::Acquire)
-            && this.shared.submitted().is_empty()
-        {
-            return Poll::Ready(());
-        }
-        Poll::Pending
-    }
-}
-
-/// A call whose panic ends only that call (its guard then rejects it with
-/// `INTERNAL`), not the driver and every other call.
-struct Unwinding(Call);
-
-impl Future for Unwinding {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let call = &mut self.0;
-        catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(cx))).unwrap_or(Poll::Ready(()))
-    }
-}
-
 /// Creates promises and settles them from any thread. One per executor.
 pub(crate) struct Completer {
     shared: Arc<Shared>,
@@ -223,9 +136,7 @@ impl Completer {
             .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))?;
         let shared = Arc::new(Shared {
             queue: Mutex::new(Vec::new()),
-            submitted: Mutex::new(Vec::new()),
-            driver: AtomicWaker::new(),
-            closing: AtomicBool::new(false),
+            calls: CallQueue::start(runtime.handle()),
             in_flight: AtomicUsize::new(0),
             tsfn: Mutex::new(Tsfn(ptr::null_mut())),
         });
@@ -264,10 +175,6 @@ impl Completer {
             check(sys::napi_unref_threadsafe_function(raw_env, tsfn))?;
         }
         shared.tsfn().0 = tsfn;
-        runtime.spawn(Driver {
-            shared: shared.clone(),
-            running: FuturesUnordered::new(),
-        });
         Ok(Arc::new(Completer { shared }))
     }
 
@@ -317,15 +224,7 @@ impl Completer {
             let result = call.await;
             guard.finish(result);
         });
-        let first = {
-            let mut submitted = self.shared.submitted();
-            submitted.push(call);
-            submitted.len() == 1
-        };
-        if first {
-            // Later calls of this turn join the queue without waking it again.
-            self.shared.driver.wake();
-        }
+        self.shared.calls.submit(call);
         Ok(PromiseRaw::new(env.raw(), promise))
     }
 }
@@ -334,8 +233,7 @@ impl Drop for Completer {
     fn drop(&mut self) {
         // The driver ends once the calls it runs are done (each holds a clone of
         // this completer, so none is left when this runs).
-        self.shared.closing.store(true, Ordering::Release);
-        self.shared.driver.wake();
+        self.shared.calls.close();
         // Allowed from any thread; napi finalizes once queued calls are delivered.
         let tsfn = self.shared.tsfn();
         if !tsfn.0.is_null() {

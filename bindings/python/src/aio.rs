@@ -3,14 +3,12 @@
 //! an `asyncio.Future` on the caller's event loop.
 //!
 //! Calls do not become tokio tasks of their own (issue 14): the loop's thread
-//! queues each call (a boxed future) for the loop's one driver task, waking it
-//! only when the queue was empty; the driver polls up to [`SUBMIT_PER_POLL`]
-//! queued calls in one go, so their requests reach the connection's task
-//! together. A task per call cost a spawn from a foreign thread (the runtime's
+//! queues each call (a boxed future) for the loop's one driver task, the core's
+//! [`CallQueue`] (the Node binding's promises use the same), so their requests
+//! reach the connection's task together. A task per call cost a spawn from a foreign thread (the runtime's
 //! inject queue, a wake-up of the runtime's thread) and two copies of the
 //! call's future (into the task, and out of it when it finished): measured with
-//! `perf`, see `benches/RESULTS.md`. The same design as the Node binding's
-//! (`bindings/node/src/promise.rs`).
+//! `perf`, see `benches/RESULTS.md`.
 //!
 //! Delivery is batched per loop: a finished call is pushed onto the loop's
 //! [`LoopQueue`] *without* the GIL; only the push that finds the queue empty wakes
@@ -31,18 +29,14 @@ use std::future::Future;
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use futures_util::task::AtomicWaker;
 
 use pyo3::prelude::*;
 use pyo3::sync::{MutexExt, PyOnceLock};
 use pyo3::BoundObject;
+use stateful_redis::call_queue::{Call, CallQueue};
 use stateful_redis::{runtime, Error, ErrorCode};
 
 use crate::error::{IntoPyErr, ResultExt};
@@ -64,90 +58,6 @@ enum Wake {
     },
     /// `loop.call_soon_threadsafe`, for loops without `add_reader`; takes the GIL.
     Threadsafe,
-}
-
-/// New calls the driver polls before it lets the connection's task write their
-/// requests (it yields, then takes the next ones); the Node binding's figure
-/// (`bindings/node/src/promise.rs`).
-const SUBMIT_PER_POLL: usize = 8;
-
-/// A call queued for a loop's driver task.
-type Call = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// Calls submitted on a loop's thread, not yet picked up by its driver task.
-struct Submissions {
-    calls: Mutex<Vec<Call>>,
-    /// The driver task's waker.
-    driver: AtomicWaker,
-    /// The queue is gone: the driver ends once its calls are done.
-    closing: AtomicBool,
-}
-
-impl Submissions {
-    fn calls(&self) -> MutexGuard<'_, Vec<Call>> {
-        self.calls.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Runs the calls of one event loop on the runtime: picks up what the loop's
-/// thread queued, polls every call, and ends when its queue is gone and its
-/// calls are done.
-struct Driver {
-    submissions: Arc<Submissions>,
-    running: FuturesUnordered<Unwinding>,
-}
-
-impl Future for Driver {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        this.submissions.driver.register(cx.waker());
-        loop {
-            let (calls, more) = {
-                let mut submitted = this.submissions.calls();
-                if submitted.len() > SUBMIT_PER_POLL {
-                    let rest = submitted.split_off(SUBMIT_PER_POLL);
-                    (std::mem::replace(&mut *submitted, rest), true)
-                } else {
-                    (std::mem::take(&mut *submitted), false)
-                }
-            };
-            let picked = !calls.is_empty();
-            this.running.extend(calls.into_iter().map(Unwinding));
-            // Polls the new calls and those that were woken; Pending when none
-            // is ready.
-            while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
-            if more {
-                // Lets the connection's task write these before the next ones.
-                cx.waker().wake_by_ref();
-                break;
-            }
-            if !picked {
-                break;
-            }
-        }
-        if this.running.is_empty()
-            && this.submissions.closing.load(Ordering::Acquire)
-            && this.submissions.calls().is_empty()
-        {
-            return Poll::Ready(());
-        }
-        Poll::Pending
-    }
-}
-
-/// A call whose panic ends only that call (its [`Guard`] then completes the
-/// future with `InternalError`), not the driver and every other call.
-struct Unwinding(Call);
-
-impl Future for Unwinding {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let call = &mut self.0;
-        catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(cx))).unwrap_or(Poll::Ready(()))
-    }
 }
 
 /// Delivers the result of one call, or `INTERNAL` if the call ended without one
@@ -186,7 +96,8 @@ pub struct LoopQueue {
     event_loop: Py<PyAny>,
     pending: Mutex<Vec<Completion>>,
     wake: Wake,
-    submissions: Arc<Submissions>,
+    /// The calls of this loop, for its driver task on the runtime.
+    calls: Arc<CallQueue>,
     /// The fork generation whose runtime runs the driver.
     generation: u64,
 }
@@ -194,8 +105,7 @@ pub struct LoopQueue {
 impl Drop for LoopQueue {
     fn drop(&mut self) {
         // No call is left (each holds a reference to this queue): the driver ends.
-        self.submissions.closing.store(true, Ordering::Release);
-        self.submissions.driver.wake();
+        self.calls.close();
     }
 }
 
@@ -237,17 +147,9 @@ impl LoopQueue {
         }
     }
 
-    /// Queues `call` for the loop's driver; wakes it when the queue was empty.
+    /// Queues `call` for the loop's driver.
     fn submit(&self, call: Call) {
-        let first = {
-            let mut calls = self.submissions.calls();
-            calls.push(call);
-            calls.len() == 1
-        };
-        if first {
-            // Later calls of this turn of the loop join the queue without waking it.
-            self.submissions.driver.wake();
-        }
+        self.calls.submit(call);
     }
 
     fn new_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopQueue>> {
@@ -256,25 +158,16 @@ impl LoopQueue {
         // Each queue made here has its own driver: a queue dropped below (its loop
         // refused `add_reader`) ends its own driver, not the next queue's.
         let make = |wake| {
-            let submissions = Arc::new(Submissions {
-                calls: Mutex::new(Vec::new()),
-                driver: AtomicWaker::new(),
-                closing: AtomicBool::new(false),
-            });
             let queue = Py::new(
                 py,
                 LoopQueue {
                     event_loop: event_loop.clone().unbind(),
                     pending: Mutex::new(Vec::new()),
                     wake,
-                    submissions: submissions.clone(),
+                    calls: CallQueue::start(handle.handle()),
                     generation,
                 },
             )?;
-            handle.spawn(Driver {
-                submissions,
-                running: FuturesUnordered::new(),
-            });
             Ok::<_, PyErr>(queue)
         };
         let pair = UnixStream::pair().and_then(|(reader, writer)| {

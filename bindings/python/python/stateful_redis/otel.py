@@ -37,6 +37,7 @@ except ImportError as _missing:  # pragma: no cover - depends on the environment
         "'stateful-redis[opentelemetry]' (or opentelemetry-api and opentelemetry-sdk)"
     ) from _missing
 
+from ._labels import refuse_same_labels
 from .types import MetricFamily, OtelMetrics
 
 __all__ = ["instrument", "Instruments", "METER_NAME"]
@@ -91,15 +92,7 @@ def instrument(*executors: _Instrumentable,
     open executor once per instrument."""
     if not executors:
         raise TypeError("instrument needs at least one executor")
-    seen: Dict[Tuple[Tuple[str, str], ...], int] = {}
-    for i, executor in enumerate(executors):
-        labels = _const_labels(executor)
-        if labels in seen:
-            raise ValueError(
-                f"executors {seen[labels]} and {i} have the same metrics_labels: their "
-                "points would collide (give each one, e.g. metrics_labels={'executor': "
-                "'orders'})")
-        seen[labels] = i
+    refuse_same_labels(executors, "points")
     provider = meter_provider if meter_provider is not None else get_meter_provider()
     meter = provider.get_meter(METER_NAME, _version())
     made = Instruments(executors, [])
@@ -120,13 +113,6 @@ def instrument(*executors: _Instrumentable,
     return made
 
 
-def _const_labels(executor: _Instrumentable) -> Tuple[Tuple[str, str], ...]:
-    """The executor's const labels: those of its build-info series but `version`."""
-    for family in executor.metrics_families():
-        if family["name"] == "stateful_redis_build_info":
-            labels = family["samples"][0]["labels"]
-            return tuple(sorted((k, v) for k, v in labels.items() if k != "version"))
-    raise ValueError("not an executor of stateful_redis: no stateful_redis_build_info")
 
 
 def _version() -> str:

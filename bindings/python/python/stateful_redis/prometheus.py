@@ -19,10 +19,11 @@ once), and the executors must differ by their ``metrics_labels``.
 Needs ``prometheus_client`` (``pip install 'stateful-redis[prometheus]'``).
 """
 
-from typing import Dict, Iterator, List, Protocol, Tuple
+from typing import Dict, Iterator, List, Protocol
 
 from prometheus_client.metrics_core import Metric
 
+from ._labels import refuse_same_labels
 from .types import MetricFamily
 
 __all__ = ["StatefulRedisCollector"]
@@ -52,15 +53,7 @@ class StatefulRedisCollector:
     def __init__(self, *executors: _HasFamilies) -> None:
         if not executors:
             raise TypeError("StatefulRedisCollector needs at least one executor")
-        seen: Dict[Tuple[Tuple[str, str], ...], int] = {}
-        for i, executor in enumerate(executors):
-            labels = _const_labels(executor)
-            if labels in seen:
-                raise ValueError(
-                    f"executors {seen[labels]} and {i} have the same metrics_labels: their "
-                    "series would collide (give each one, e.g. metrics_labels={'executor': "
-                    "'orders'})")
-            seen[labels] = i
+        refuse_same_labels(executors, "series")
         self._executors = executors
 
     def describe(self) -> Iterator[Metric]:
@@ -84,10 +77,3 @@ class StatefulRedisCollector:
         return iter(families.values())
 
 
-def _const_labels(executor: _HasFamilies) -> Tuple[Tuple[str, str], ...]:
-    """The executor's const labels: those of its build-info series but `version`."""
-    for family in executor.metrics_families():
-        if family["name"] == "stateful_redis_build_info":
-            labels = family["samples"][0]["labels"]
-            return tuple(sorted((k, v) for k, v in labels.items() if k != "version"))
-    raise ValueError("not an executor of stateful_redis: no stateful_redis_build_info")

@@ -110,14 +110,7 @@ async fn slow_server_times_out_on_time() {
     // The server holds every command for 3 s (`CLIENT PAUSE` is in effect once
     // it has answered, unlike a `DEBUG SLEEP` sent from another task), so both
     // calls below meet a stalled server however slow this machine is.
-    let mut raw = raw_connection(&h.server).await;
-    let _: () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(3_000)
-        .arg("ALL")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    pause_all_clients(&h.server, 3_000).await;
     let paused = Instant::now();
     let started = Instant::now();
     let err = h.exec.get_linked_pod(NS, "u1", "chat").await.unwrap_err();
@@ -218,14 +211,7 @@ async fn in_flight_limit_refuses_with_busy_at_once() {
             .command_timeout(Duration::from_millis(10_000))
     })
     .await;
-    let mut raw = raw_connection(&h.server).await;
-    let _: () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(3_000)
-        .arg("ALL")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    pause_all_clients(&h.server, 3_000).await;
     let stuck: Vec<_> = (0..4)
         .map(|_| {
             let e = h.exec.clone();

@@ -30,6 +30,20 @@ pub fn config_for(server: &LocalRedis) -> ConfigBuilder {
         .connect_timeout(Duration::from_millis(1_000))
 }
 
+/// Holds every client's commands for `ms` (`CLIENT PAUSE ms ALL`): in effect once
+/// this returns, unlike a `DEBUG SLEEP` sent from another task, which a busy
+/// machine may start late. (`CLIENT UNPAUSE` would itself wait for the pause.)
+pub async fn pause_all_clients(server: &LocalRedis, ms: u64) {
+    let mut raw = raw_connection(server).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(ms)
+        .arg("ALL")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+}
+
 pub async fn raw_connection(server: &LocalRedis) -> redis::aio::MultiplexedConnection {
     redis::Client::open(server.url())
         .unwrap()

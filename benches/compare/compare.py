@@ -10,7 +10,7 @@ Implementations:
   java-tuned       java -jar benches/java/target/stateful-redis-java-harness.jar bench --mode tuned
   java-as-shipped  the same with --mode as-shipped (EVAL of the whole script on every call)
   rust             target/release/stateful-redis bench (the CLI on the Rust core)
-Node / Python / C: see NOTES below (printed with the table).
+Node / Python / C / Go: benches/contenders.py (see NOTES, printed with the table).
 
 Before every measured run: FLUSHDB, then the same data set for everybody, written by
 the Rust CLI's prepare (half of the (uid, service) pairs linked, half of those
@@ -61,10 +61,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NS = "bench:region:logic"
 
 NOTES = [
-    "Node (benches/node/bench.js) starts its own redis-server and takes no --url, and it "
-    "reports no per-process CPU/RSS in this JSON form: not driven here (run benches/node/run.sh).",
-    "Python and C: no bench script producing comparable JSON exists in benches/ on main at "
-    "the time of writing: not driven here.",
+    "Node, Python, C, Go and the other languages' own clients are driven, interleaved on one "
+    "server, by benches/contenders.py (python3 benches/contenders.py --list); this script "
+    "compares the CLI with the Java harness.",
 ]
 
 

@@ -9,7 +9,7 @@
 --
 -- Cost: EVALSHA runs this whole chunk on every call, and each function defined
 -- here is a new closure on every call (and garbage for the server's Lua GC).
--- Two helpers only, and the scripts inline the rest (docs/performance.md).
+-- Three helpers only, and the scripts inline the rest (docs/performance.md).
 
 -- The reply of `redis.pcall(command, key, ...)`, returned as is unless it is an
 -- error: WRONGTYPE becomes DATA naming the key, any other error is raised again.
@@ -34,4 +34,18 @@ local function pod_of(link, value)
     error({err = 'DATA key ' .. link .. ' holds a link that is not a pod id'})
   end
   return value
+end
+
+-- Writes the link `link` to `pod` (`persist`: '-1', or a TTL in seconds) and
+-- keeps the index of persistent links in step. The index goes first, so that an
+-- index of the wrong type stops the script before its first write. (Redis
+-- deletes an index hash when its last field goes.)
+local function write_link(link, index, service, pod, persist)
+  if persist == '-1' then
+    checked(index, redis.pcall('HSET', index, service, pod))
+    redis.call('SET', link, pod)
+  else
+    checked(index, redis.pcall('HDEL', index, service))
+    redis.call('SET', link, pod, 'EX', persist)
+  end
 end

@@ -13,18 +13,10 @@
 --
 -- Three commands, the fewest that keep "DATA means nothing written": the GET
 -- (SET ... GET would write before the previous value could be checked), then
--- the index before the link, so that an index of the wrong type stops the
--- script before its first write. (Redis deletes an index hash when its last
--- field goes.)
+-- the index and the link (`write_link`, index first).
 local link, index = KEYS[1], KEYS[2]
 local service, pod, persist = ARGV[1], ARGV[2], ARGV[3]
 
 local previous = pod_of(link, checked(link, redis.pcall('GET', link)))
-if persist == '-1' then
-  checked(index, redis.pcall('HSET', index, service, pod))
-  redis.call('SET', link, pod)
-else
-  checked(index, redis.pcall('HDEL', index, service))
-  redis.call('SET', link, pod, 'EX', persist)
-end
+write_link(link, index, service, pod, persist)
 return previous

@@ -33,12 +33,5 @@ if pod == '' then
   return false
 end
 
--- The index before the link, as in set_linked_pod.
-if persist == '-1' then
-  checked(index, redis.pcall('HSET', index, service, pod))
-  redis.call('SET', link, pod)
-else
-  checked(index, redis.pcall('HDEL', index, service))
-  redis.call('SET', link, pod, 'EX', persist)
-end
+write_link(link, index, service, pod, persist)
 return pod

@@ -142,41 +142,16 @@ impl KeySchema {
     /// The link key alone (reads that do not touch the index).
     pub fn link_key(self, ns: &str, uid: &str, svc: &str) -> String {
         let key = KeyBuilder::new(ns.len() + uid.len() + svc.len() + 16);
-        let key = self.index_prefix(key, ns, uid);
-        match self {
-            KeySchema::Default => key.text("}").name(NameKind::Service, svc).0,
-            KeySchema::Java => key.text(":").name(NameKind::Service, svc).text("}").0,
-        }
+        self.after_uid(self.index_prefix(key, ns, uid), svc).0
     }
 
     /// The link keys of `ns` and `svc` for many uids: what comes before and
     /// after the uid, encoded once (a batch read writes a key per uid).
     pub(crate) fn link_key_parts(self, ns: &str, svc: &str) -> LinkKeyParts {
         let capacity = ns.len() + svc.len() + 12;
-        let (before, after) = match self {
-            KeySchema::Default => (
-                KeyBuilder::new(capacity)
-                    .text("sf:{")
-                    .name(NameKind::Namespace, ns)
-                    .text(":lk:"),
-                KeyBuilder::new(capacity)
-                    .text("}")
-                    .name(NameKind::Service, svc),
-            ),
-            KeySchema::Java => (
-                KeyBuilder::new(capacity)
-                    .text("slug-lk:{")
-                    .name(NameKind::Namespace, ns)
-                    .text(":"),
-                KeyBuilder::new(capacity)
-                    .text(":")
-                    .name(NameKind::Service, svc)
-                    .text("}"),
-            ),
-        };
         LinkKeyParts {
-            before: before.0,
-            after: after.0,
+            before: self.before_uid(KeyBuilder::new(capacity), ns).0,
+            after: self.after_uid(KeyBuilder::new(capacity), svc).0,
         }
     }
 
@@ -190,14 +165,27 @@ impl KeySchema {
     /// Appends `sf:{NS:lk:UID` or `slug-lk:{NS:UID` to `key`: the index key
     /// without its closing brace.
     fn index_prefix(self, key: KeyBuilder, ns: &str, uid: &str) -> KeyBuilder {
-        let key = match self {
+        self.before_uid(key, ns).name(NameKind::Uid, uid)
+    }
+
+    /// Appends what both keys of a uid have before it: `sf:{NS:lk:` or
+    /// `slug-lk:{NS:`.
+    fn before_uid(self, key: KeyBuilder, ns: &str) -> KeyBuilder {
+        match self {
             KeySchema::Default => key.text("sf:{").name(NameKind::Namespace, ns).text(":lk:"),
             KeySchema::Java => key
                 .text("slug-lk:{")
                 .name(NameKind::Namespace, ns)
                 .text(":"),
-        };
-        key.name(NameKind::Uid, uid)
+        }
+    }
+
+    /// Appends what the link key has after the uid: `}SVC` or `:SVC}`.
+    fn after_uid(self, key: KeyBuilder, svc: &str) -> KeyBuilder {
+        match self {
+            KeySchema::Default => key.text("}").name(NameKind::Service, svc),
+            KeySchema::Java => key.text(":").name(NameKind::Service, svc).text("}"),
+        }
     }
 }
 

@@ -195,6 +195,19 @@ impl Executor {
             let keys: Vec<String> = (0..count).map(make).collect();
             return self.mget(op, &keys).await;
         }
+        self.mget_one_server(op, count, key_len, key).await
+    }
+
+    /// The standalone half of [`Executor::mget_keys`] and [`Executor::mget`]:
+    /// up to [`BATCH_CHUNK`] keys as one plain `MGET`, more as a pipeline of
+    /// such `MGET`s (one round trip).
+    async fn mget_one_server(
+        &self,
+        op: Operation,
+        count: usize,
+        key_len: usize,
+        key: impl Fn(usize, &mut String),
+    ) -> Result<Vec<Option<String>>> {
         let mut buffer = String::new();
         let mut command = |indexes: std::ops::Range<usize>| {
             let mut cmd = Cmd::with_capacity(indexes.len() + 1, 4 + key_len * indexes.len());
@@ -218,8 +231,9 @@ impl Executor {
         Ok(chunks.into_iter().flatten().collect())
     }
 
-    /// The values of many keys, in their order. On one server: a pipeline of
-    /// `MGET`s of [`BATCH_CHUNK`] keys, one round trip. On a cluster: one `MGET`
+    /// The values of many keys, in their order. On one server: `MGET`s of
+    /// [`BATCH_CHUNK`] keys in one round trip ([`Executor::mget_keys`]'s way).
+    /// On a cluster: one `MGET`
     /// per hash slot (and chunk), all sent at once, each routed and redirected
     /// (MOVED/ASK) on its own. redis-rs can split a multi-slot `MGET` itself, but
     /// when one of its parts was redirected during a failover it failed to put
@@ -227,12 +241,10 @@ impl Executor {
     /// results"), so the core does the split.
     pub(crate) async fn mget(&self, op: Operation, keys: &[String]) -> Result<Vec<Option<String>>> {
         if !self.inner.config.is_cluster() {
-            let mut pipe = redis::pipe();
-            for chunk in keys.chunks(BATCH_CHUNK) {
-                pipe.cmd("MGET").arg(chunk);
-            }
-            let chunks: Vec<Vec<Option<String>>> = self.query(op, &pipe).await?;
-            return Ok(chunks.into_iter().flatten().collect());
+            let key_len = keys.first().map_or(0, String::len);
+            return self
+                .mget_one_server(op, keys.len(), key_len, |i, key| key.push_str(&keys[i]))
+                .await;
         }
         let mut by_slot: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
         for (i, key) in keys.iter().enumerate() {

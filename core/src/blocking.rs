@@ -1,6 +1,8 @@
 //! A blocking facade over the async executor, for callers without an async
 //! runtime (the C ABI, Python threads). Calls run on the shared runtime
 //! ([`crate::runtime`]); the caller's thread blocks until the answer is there.
+//! With the option `thread_connections`, a call does its round trip on the
+//! caller's thread itself (`crate::thread_io`).
 
 use std::future::Future;
 
@@ -13,6 +15,8 @@ use crate::runtime::{self, ForkGuard};
 #[derive(Clone, Debug)]
 pub struct BlockingExecutor {
     executor: Executor,
+    /// The same executor, its calls polled on the caller's thread only.
+    on_caller_thread: Executor,
     fork_guard: ForkGuard,
 }
 
@@ -22,6 +26,7 @@ impl BlockingExecutor {
         let fork_guard = ForkGuard::new();
         let executor = block_on_shared(Executor::connect(config))?;
         Ok(BlockingExecutor {
+            on_caller_thread: executor.on_caller_thread(),
             executor,
             fork_guard,
         })
@@ -30,6 +35,7 @@ impl BlockingExecutor {
     /// Wraps an executor created on the shared runtime (see [`runtime::shared`]).
     pub fn from_executor(executor: Executor) -> BlockingExecutor {
         BlockingExecutor {
+            on_caller_thread: executor.on_caller_thread(),
             executor,
             fork_guard: ForkGuard::new(),
         }
@@ -40,6 +46,14 @@ impl BlockingExecutor {
         &self.executor
     }
 
+    /// Tests only: the handle [`BlockingExecutor::call`] polls, whose calls
+    /// may block the thread that polls them (to run async test code through
+    /// the thread connections on a current-thread runtime).
+    #[doc(hidden)]
+    pub fn caller_thread_executor(&self) -> &Executor {
+        &self.on_caller_thread
+    }
+
     /// Runs one call of the executor and waits for it:
     /// `blocking.call(|e| e.get_linked_pod("ns", "u1", "chat"))`.
     pub fn call<'a, T, F>(&'a self, call: impl FnOnce(&'a Executor) -> F) -> Result<T>
@@ -47,7 +61,7 @@ impl BlockingExecutor {
         F: Future<Output = Result<T>> + 'a,
     {
         self.fork_guard.check()?;
-        block_on_shared(call(&self.executor))
+        block_on_shared(call(&self.on_caller_thread))
     }
 
     /// Refuses every later call with `CLOSED`.

@@ -287,8 +287,13 @@ impl Drop for ReplyWatch<'_> {
 pub(crate) fn answered<T>(result: &redis::RedisResult<T>) -> bool {
     match result {
         Ok(_) => true,
-        Err(e) => !(e.is_io_error() || e.is_timeout() || e.is_connection_dropped()),
+        Err(e) => !unanswered(e),
     }
+}
+
+/// Whether a failure is no reply of the server: a lost connection or a timeout.
+pub(crate) fn unanswered(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_timeout() || e.is_connection_dropped()
 }
 
 /// Opens `count` connections as the configuration says (standalone or cluster).

@@ -26,7 +26,8 @@
 //! - [`executor`]: the façade (`run`) and its transport (retries, `NOSCRIPT`,
 //!   batch reads); `ops`: the 17 operations, as methods of [`Executor`].
 //! - [`logging`]: forwards the core's log events to a binding's logging.
-//! - [`blocking`] and [`runtime`] for callers without async. Test fixtures (a
+//! - [`blocking`] and [`runtime`] for callers without async; `thread_io`:
+//!   their calls on the caller's own thread (option `thread_connections`). Test fixtures (a
 //!   private `redis-server`) live in the unpublished `testkit/` crate.
 
 pub mod alert_input;
@@ -45,6 +46,7 @@ mod ops;
 pub mod pool;
 pub mod runtime;
 pub mod scripts;
+mod thread_io;
 pub mod validate;
 
 pub use blocking::BlockingExecutor;

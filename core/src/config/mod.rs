@@ -26,6 +26,9 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// Upper bound of `connections`.
 pub const MAX_CONNECTIONS: usize = 64;
 
+/// Upper bound of `thread_connections`.
+pub const MAX_THREAD_CONNECTIONS: usize = 1_024;
+
 /// Upper bound of `client_name`, in bytes.
 pub const MAX_CLIENT_NAME_LEN: usize = 128;
 
@@ -81,6 +84,12 @@ impl Config {
             return Err(Error::config(format!(
                 "connections must be between 1 and {MAX_CONNECTIONS}, not {}",
                 options.connections
+            )));
+        }
+        if options.thread_connections > MAX_THREAD_CONNECTIONS {
+            return Err(Error::config(format!(
+                "thread_connections must be between 0 and {MAX_THREAD_CONNECTIONS}, not {}",
+                options.thread_connections
             )));
         }
         if options.max_in_flight == 0 {
@@ -267,6 +276,10 @@ impl ConfigBuilder {
     }
     pub fn connections(mut self, connections: usize) -> Self {
         self.options.connections = connections;
+        self
+    }
+    pub fn thread_connections(mut self, thread_connections: usize) -> Self {
+        self.options.thread_connections = thread_connections;
         self
     }
     pub fn max_in_flight(mut self, max_in_flight: usize) -> Self {

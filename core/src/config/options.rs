@@ -75,6 +75,13 @@ pub struct Options {
     /// Multiplexed connections to the server (1 ..= 64). One connection already
     /// pipelines concurrent calls; more rarely help (see `docs/performance.md`).
     pub connections: usize,
+    /// Connections the blocking API (the C ABI, Python's `Executor`) may open
+    /// besides those, for calls made on the caller's own thread: a call takes
+    /// an idle one (or opens one, up to this many) and does its round trip on
+    /// its thread, with no hand-over to the runtime's thread; when all are busy
+    /// it goes through the runtime as usual. 0 (the default): off. Standalone
+    /// servers only (see `docs/performance.md`, "Calls on the caller's thread").
+    pub thread_connections: usize,
     /// Calls in flight at once; beyond that a call fails at once with `BUSY`.
     pub max_in_flight: usize,
     /// Retries of calls that are safe to repeat (see `docs/reliability.md`).
@@ -136,6 +143,7 @@ impl Default for Options {
             connect_timeout_ms: 2_000,
             command_timeout_ms: 1_000,
             connections: 1,
+            thread_connections: 0,
             max_in_flight: 100_000,
             retry: RetryPolicy::default(),
             key_schema: KeySchemaName::Default,
@@ -168,6 +176,7 @@ impl fmt::Debug for Options {
             .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("command_timeout_ms", &self.command_timeout_ms)
             .field("connections", &self.connections)
+            .field("thread_connections", &self.thread_connections)
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
             .field("key_schema", &self.key_schema)

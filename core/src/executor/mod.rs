@@ -24,6 +24,7 @@ use crate::monitor::{Monitor, PoolProbe};
 use crate::operation::Operation;
 use crate::pool::Pool;
 use crate::scripts;
+use crate::thread_io::{CallDeadline, ThreadConnections};
 
 mod monitor_ops;
 mod transport;
@@ -43,12 +44,18 @@ const ALERT_TICK: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Executor {
     inner: Arc<Inner>,
+    /// This handle is driven on the caller's thread by the blocking facade
+    /// (`BlockingExecutor::call`), so its calls may use the thread
+    /// connections (`crate::thread_io`).
+    on_caller_thread: bool,
 }
 
 struct Inner {
     config: Config,
     schema: KeySchema,
     pool: Pool,
+    /// The option `thread_connections`; `None` when off or on a cluster.
+    thread_connections: Option<ThreadConnections>,
     in_flight: AtomicUsize,
     closed: AtomicBool,
     monitor: Arc<Monitor>,
@@ -155,11 +162,14 @@ impl Executor {
             }
         };
         monitor.set_server(otel_server(&config));
+        let thread_connections = ThreadConnections::new(&config).map_err(Error::from_redis)?;
         let executor = Executor {
+            on_caller_thread: false,
             inner: Arc::new(Inner {
                 schema: config.key_schema(),
                 config,
                 pool: Pool::new(connections),
+                thread_connections,
                 in_flight: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
                 monitor,
@@ -257,6 +267,29 @@ impl Executor {
     /// Refuses every later call with `CLOSED`. Calls in flight finish.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
+        if let Some(thread_connections) = &self.inner.thread_connections {
+            thread_connections.close();
+        }
+    }
+
+    /// A handle whose calls may do their I/O on the calling thread (option
+    /// `thread_connections`): for the blocking facade, which polls every call
+    /// on its caller's thread, never for a future spawned on a runtime.
+    pub(crate) fn on_caller_thread(&self) -> Executor {
+        Executor {
+            inner: self.inner.clone(),
+            on_caller_thread: true,
+        }
+    }
+
+    /// The thread connections, for a call on the caller's thread.
+    #[inline]
+    fn thread_connections(&self) -> Option<&ThreadConnections> {
+        if self.on_caller_thread {
+            self.inner.thread_connections.as_ref()
+        } else {
+            None
+        }
     }
 
     pub fn is_closed(&self) -> bool {
@@ -328,6 +361,10 @@ impl Executor {
                 self.note_call_started();
             }
             let deadline = inner.config.command_timeout();
+            // The round trips on this thread bound their sockets by it.
+            let _deadline = self
+                .on_caller_thread
+                .then(|| CallDeadline::set(start + deadline));
             match tokio::time::timeout(deadline, call).await {
                 Ok(result) => result,
                 Err(_) => Err(Error::timeout(deadline).with_retryable(op.is_idempotent())),

@@ -33,12 +33,18 @@ impl<T: ToRedisArgs + Sync> ToRedisArgsDyn for T {
     }
 }
 
-/// A request to the server: one command or a pipeline.
+/// A request to the server: one command or a pipeline, sent on a shared
+/// connection (`send`) or on a thread connection, blocking (`send_blocking`).
 pub(crate) trait Request: Sync {
     fn send<'a, T: FromRedisValue + 'static>(
         &'a self,
         connection: &'a mut connection::Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a;
+
+    fn send_blocking<T: FromRedisValue>(
+        &self,
+        connection: &mut redis::Connection,
+    ) -> redis::RedisResult<T>;
 }
 
 impl Request for Cmd {
@@ -48,6 +54,13 @@ impl Request for Cmd {
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
         self.query_async(connection)
     }
+
+    fn send_blocking<T: FromRedisValue>(
+        &self,
+        connection: &mut redis::Connection,
+    ) -> redis::RedisResult<T> {
+        self.query(connection)
+    }
 }
 
 impl Request for redis::Pipeline {
@@ -56,6 +69,13 @@ impl Request for redis::Pipeline {
         connection: &'a mut connection::Connection,
     ) -> impl Future<Output = redis::RedisResult<T>> + Send + 'a {
         self.query_async(connection)
+    }
+
+    fn send_blocking<T: FromRedisValue>(
+        &self,
+        connection: &mut redis::Connection,
+    ) -> redis::RedisResult<T> {
+        self.query(connection)
     }
 }
 
@@ -79,32 +99,20 @@ impl Executor {
         request: &R,
     ) -> redis::RedisResult<T> {
         let retry = self.inner.config.options.retry;
-        let stall_after = self.inner.config.command_timeout() / 2;
         let mut attempt = 1;
         loop {
-            let mut pooled = self.inner.pool.pick();
-            if pooled.needs_replacement() {
-                // Boxed: the cold path's future (a cluster connect) would
-                // otherwise make every call's future bigger.
-                pooled = Box::pin(self.replace_stalled(&pooled)).await;
-            }
-            let mut connection = pooled.connection.clone();
-            self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
-            let watch = pooled.watch(stall_after);
-            let result = request.send::<T>(&mut connection).await;
-            if connection::answered(&result) {
-                if watch.replied() {
-                    // The first reply since the connection was re-established.
-                    self.inner.monitor.reconnect();
-                    pooled.rename_later();
-                }
-                if pooled.take_name_pending() {
-                    // Boxed: cold path, as above.
-                    Box::pin(self.rename(&mut connection)).await;
-                }
-            } else if let Err(e) = &result {
-                watch.failed(e);
-            }
+            let on_this_thread = self.thread_connections().and_then(|c| Some((c, c.take()?)));
+            let result = match on_this_thread {
+                Some((connections, taken)) => taken.and_then(|taken| {
+                    self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
+                    connections.round_trip(
+                        taken,
+                        |connection| request.send_blocking::<T>(connection),
+                        || self.inner.monitor.reconnect(),
+                    )
+                }),
+                None => self.send_shared(op, request).await,
+            };
             match result {
                 Ok(value) => return Ok(value),
                 Err(e) => {
@@ -119,6 +127,40 @@ impl Executor {
                 }
             }
         }
+    }
+
+    /// One attempt over a connection of the pool (see `PooledConnection` for
+    /// the watch that finds a stalled connection).
+    async fn send_shared<T: FromRedisValue + 'static, R: Request>(
+        &self,
+        op: Operation,
+        request: &R,
+    ) -> redis::RedisResult<T> {
+        let stall_after = self.inner.config.command_timeout() / 2;
+        let mut pooled = self.inner.pool.pick();
+        if pooled.needs_replacement() {
+            // Boxed: the cold path's future (a cluster connect) would
+            // otherwise make every call's future bigger.
+            pooled = Box::pin(self.replace_stalled(&pooled)).await;
+        }
+        let mut connection = pooled.connection.clone();
+        self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
+        let watch = pooled.watch(stall_after);
+        let result = request.send::<T>(&mut connection).await;
+        if connection::answered(&result) {
+            if watch.replied() {
+                // The first reply since the connection was re-established.
+                self.inner.monitor.reconnect();
+                pooled.rename_later();
+            }
+            if pooled.take_name_pending() {
+                // Boxed: cold path, as above.
+                Box::pin(self.rename(&mut connection)).await;
+            }
+        } else if let Err(e) = &result {
+            watch.failed(e);
+        }
+        result
     }
 
     /// Gives a new or re-established connection its `client_name` again; a

@@ -1,0 +1,200 @@
+//! The option `thread_connections`: calls of the blocking facade that do their
+//! round trip on the caller's thread (`thread_io.rs`). Each test states what a
+//! caller depends on whichever connection served the call.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use stateful_redis::{BlockingExecutor, ErrorCode};
+use stateful_redis_testkit::LocalRedis;
+
+fn connect(server: &LocalRedis, thread_connections: usize) -> BlockingExecutor {
+    let config = common::config_for(server)
+        .thread_connections(thread_connections)
+        .client_name("thread-io")
+        .build()
+        .unwrap();
+    BlockingExecutor::connect(config).unwrap()
+}
+
+/// Clients of `CLIENT LIST` named `thread-io` (the executor's connections).
+fn named_clients(server: &LocalRedis) -> usize {
+    let list = server.command(&["CLIENT", "LIST"]).unwrap();
+    list.matches(" name=thread-io ").count()
+}
+
+#[test]
+fn every_conformance_vector_holds_on_a_thread_connection() {
+    let server = common::start_server();
+    let exec = connect(&server, 1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (files, steps) = runtime.block_on(async {
+        let mut raw = common::raw_connection(&server).await;
+        common::vectors::run_all(exec.caller_thread_executor(), &mut raw).await
+    });
+    assert!(files > 0 && steps > 0);
+    // They ran on the thread connection: the shared one and it, no more.
+    assert_eq!(named_clients(&server), 2);
+    let sent = stateful_redis::Operation::ALL
+        .iter()
+        .map(|&op| exec.executor().requests_sent(op))
+        .sum::<u64>();
+    assert!(sent as usize >= steps / 2, "{sent} requests for {steps} steps");
+}
+
+#[test]
+fn threads_share_at_most_the_configured_connections_and_see_their_own_writes() {
+    let server = common::start_server();
+    let exec = connect(&server, 3);
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let exec = &exec;
+            s.spawn(move || {
+                for i in 0..300 {
+                    let uid = format!("t{t}-u{i}");
+                    assert_eq!(
+                        exec.call(|e| e.set_linked_pod("ns", &uid, "chat", t, -1))
+                            .unwrap(),
+                        None
+                    );
+                    assert_eq!(
+                        exec.call(|e| e.get_linked_pod("ns", &uid, "chat")).unwrap(),
+                        Some(t)
+                    );
+                }
+            });
+        }
+    });
+    // One shared connection plus at most three on the threads (and with eight
+    // threads, the three were all opened).
+    assert_eq!(named_clients(&server), 4);
+    let batch = exec
+        .call(|e| e.batch_get_linked_pod("ns", &["t3-u0", "t5-u299", "none"], "chat"))
+        .unwrap();
+    assert_eq!(batch.get(&3).unwrap(), &vec!["t3-u0".to_string()]);
+    assert_eq!(batch.get(&5).unwrap(), &vec!["t5-u299".to_string()]);
+    // Closing closes the idle ones at once.
+    exec.close();
+    assert_eq!(named_clients(&server), 1);
+    let err = exec.call(|e| e.get_linked_pod("ns", "t1-u1", "chat"));
+    assert_eq!(err.unwrap_err().code(), ErrorCode::Closed);
+}
+
+/// A call that timed out leaves its reply behind on the socket: the connection
+/// must not serve another call, or that call would read the old reply.
+#[test]
+fn a_timed_out_connection_is_never_reused_and_the_call_ends_on_time() {
+    let server = common::start_server();
+    let config = common::config_for(&server)
+        .thread_connections(1)
+        .command_timeout(Duration::from_millis(300))
+        .retry(stateful_redis::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let exec = BlockingExecutor::connect(config).unwrap();
+    exec.call(|e| e.set_linked_pod("ns", "old", "chat", 1, -1))
+        .unwrap();
+    exec.call(|e| e.set_linked_pod("ns", "new", "chat", 2, -1))
+        .unwrap();
+    let paused = Instant::now();
+    server
+        .command(&["CLIENT", "PAUSE", "1500", "WRITE"])
+        .unwrap();
+    // A write is held by the pause; the call gives up at its deadline.
+    let started = Instant::now();
+    let err = exec
+        .call(|e| e.set_linked_pod("ns", "old", "chat", 9, -1))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    assert!(!err.retryable(), "a write whose reply was lost: {err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1_300),
+        "the call waited for the pause to end ({:?})",
+        started.elapsed()
+    );
+    // Had the socket been reused, the held write's reply (pod 1, the
+    // previous value of "old") would be read as the answer below.
+    while paused.elapsed() < Duration::from_millis(1_600) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "new", "chat")).unwrap(),
+        Some(2)
+    );
+    // Whether the held write ran is unknown (Redis drops a closed client's
+    // pending command), which is what the error said.
+    let old = exec.call(|e| e.get_linked_pod("ns", "old", "chat")).unwrap();
+    assert!(matches!(old, Some(1) | Some(9)), "{old:?}");
+}
+
+#[test]
+fn a_killed_connection_is_replaced_a_read_retried_and_the_reconnect_counted() {
+    let server = common::start_server();
+    let exec = connect(&server, 1);
+    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 1, -1))
+        .unwrap();
+    let before = exec.executor().metrics().pool.reconnects;
+    server
+        .command(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+        .unwrap();
+    // The read finds its connection gone and retries on a new one.
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
+        Some(1)
+    );
+    assert_eq!(exec.executor().metrics().pool.reconnects, before + 1);
+    // The new connection took the client name too.
+    assert!(named_clients(&server) >= 1);
+    let list = server.command(&["CLIENT", "LIST"]).unwrap();
+    assert!(
+        list.lines()
+            .filter(|l| l.contains("cmd=get") || l.contains("cmd=evalsha"))
+            .all(|l| l.contains(" name=thread-io ")),
+        "{list}"
+    );
+}
+
+#[test]
+fn a_script_flushed_from_the_server_runs_again_and_a_wrong_type_is_data() {
+    let server = common::start_server();
+    let exec = connect(&server, 1);
+    server.command(&["SCRIPT", "FLUSH"]).unwrap();
+    assert_eq!(
+        exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 4, -1))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
+        Some(4)
+    );
+    // A server error is an answer: the connection stays and serves on.
+    let link = stateful_redis::KeySchema::Default.link_key("ns", "u2", "chat");
+    server.command(&["HSET", &link, "f", "v"]).unwrap();
+    let err = exec
+        .call(|e| e.get_linked_pod("ns", "u2", "chat"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Data, "{err}");
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
+        Some(4)
+    );
+    assert_eq!(named_clients(&server), 2);
+}
+
+#[test]
+fn the_option_is_checked() {
+    let err = stateful_redis::Config::builder()
+        .thread_connections(1_025)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Config);
+    assert!(err.message().contains("thread_connections"), "{err}");
+}

@@ -171,11 +171,12 @@ def java(mode: str, c: int) -> Callable[[str, float, float], List[str]]:
                               "32", "--workload", "mixed"]
 
 
-def python(client: str, mode: str, c: int, interpreter: str = VENV_PY) -> Callable[[str, float, float], List[str]]:
+def python(client: str, mode: str, c: int, interpreter: str = VENV_PY,
+           thread_connections: int = 0) -> Callable[[str, float, float], List[str]]:
     # python_clients.py warms up with 200 calls (no warm-up seconds).
     return lambda url, d, w: [interpreter, PY_BENCH, "--worker", "--url", url, "--no-prepare", "--client",
                               client, "--mode", mode, "--concurrency", str(c), "--workload", "mixed",
-                              "--duration", str(d)]
+                              "--duration", str(d), "--thread-connections", str(thread_connections)]
 
 
 def node(client: str, c: int) -> Callable[[str, float, float], List[str]]:
@@ -228,6 +229,12 @@ def contenders(py_builds: Optional[Dict[str, str]] = None) -> List[Contender]:
         out += [
             Contender(f"py-{tag}", "Python", c, label, f"redis-py-{tag}", ["cli", "venv", "pyext"],
                       python("stateful_redis", mode, c), java_ref=c in (1, 64)),
+            # The option thread_connections: one connection per calling thread,
+            # as redis-py's pool has (docs/performance.md).
+            *([Contender(f"py-{tag}-threads", "Python", c, label + ", thread_connections",
+                         f"redis-py-{tag}", ["cli", "venv", "pyext"],
+                         python("stateful_redis", mode, c, thread_connections=c),
+                         java_ref=c in (1, 64))] if mode == "sync" else []),
             Contender(f"redis-py-{tag}", "Python", c, label, None, ["cli", "venv"],
                       python("redis-py", mode, c), java_ref=c in (1, 64)),
             Contender(f"glide-py-{tag}", "Python", c, label, f"redis-py-{tag}", ["cli", "venv"],

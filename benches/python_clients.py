@@ -115,9 +115,13 @@ class Shas:
     REMOVE = sha1(script_source("remove_linked_pod"))
 
 
+# Options of our Executor in this run (--thread-connections).
+OURS_OPTIONS: Dict[str, Any] = {}
+
+
 def sync_ours(port: int) -> Callable[[Tuple[Any, ...]], Any]:
     import stateful_redis
-    ex = stateful_redis.Executor(url=f"redis://{HOST}:{port}")
+    ex = stateful_redis.Executor(url=f"redis://{HOST}:{port}", **OURS_OPTIONS)
 
     def call(op: Tuple[Any, ...]) -> Any:
         kind = op[0]
@@ -345,6 +349,8 @@ def worker_main(args: argparse.Namespace) -> None:
         HOST, args.port = u.hostname or "127.0.0.1", u.port or 6379
     if not args.no_prepare:
         prepare(args.port)
+    if args.thread_connections:
+        OURS_OPTIONS["thread_connections"] = args.thread_connections
     if args.mode == "sync":
         result = run_sync(args.client, args.port, args.concurrency, args.workload, args.duration)
     else:
@@ -385,6 +391,8 @@ def main() -> None:
     ap.add_argument("--workload")
     ap.add_argument("--port", type=int)
     ap.add_argument("--url", help="with --worker: the server (instead of --port)")
+    ap.add_argument("--thread-connections", type=int, default=0,
+                    help="our sync Executor's option thread_connections (0: off, the default)")
     ap.add_argument("--no-prepare", action="store_true",
                     help="with --worker: keep the server's data set (the caller wrote it)")
     args = ap.parse_args()

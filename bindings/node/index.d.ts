@@ -444,6 +444,12 @@ export interface ExecutorOptions {
   commandTimeoutMs?: number
   /** Multiplexed connections (1..=64). Default 1. */
   connections?: number
+  /**
+   * For the blocking API only (C, Python's `Executor`): connections for
+   * round trips on the calling thread. No effect here: a Node call never
+   * blocks the event loop. Default 0.
+   */
+  threadConnections?: number
   /** Calls in flight at once; beyond that a call fails at once with `BUSY`. */
   maxInFlight?: number
   /** Retries of calls that are safe to repeat. */

@@ -39,6 +39,8 @@ static void test_config_errors(void) {
     CHECK_STATUS(sr_executor_new("{\"url\": \"http://127.0.0.1:1\"}", &out), SR_CONFIG);
     CHECK_STATUS(sr_executor_new("{\"connections\": 0}", &out), SR_CONFIG);
     CHECK_STATUS(sr_executor_new("{\"connections\": 65}", &out), SR_CONFIG);
+    CHECK_STATUS(sr_executor_new("{\"thread_connections\": 1025}", &out), SR_CONFIG);
+    CHECK_MESSAGE_HAS("thread_connections");
     CHECK_EQ_STR(sr_last_error_operation(), "");
     CHECK_STATUS(sr_executor_new("{\"url\": \"redis://127.0.0.1:6379\xff\"}", &out),
                  SR_INVALID_ARGUMENT);
@@ -79,6 +81,36 @@ static void test_client_name(void) {
     SrExecutor *ex = t_executor(json);
     CHECK_EQ_INT(clients_named(raw, name), 2);
     sr_executor_free(ex);
+    redisFree(raw);
+}
+
+/* thread_connections: a call's round trip on the calling thread opens one
+ * named connection beside the shared one; a killed one is replaced (a read
+ * retries) and freeing the executor closes them all. */
+static void test_thread_connections(void) {
+    char name[64], json[256];
+    int64_t pod = 0;
+    redisContext *raw = t_redis();
+    snprintf(name, sizeof name, "c-threads-%ld", (long)getpid());
+    snprintf(json, sizeof json, "\"client_name\": \"%s\", \"thread_connections\": 2", name);
+    SrExecutor *ex = t_executor(json);
+    CHECK_EQ_INT(clients_named(raw, name), 1);
+    CHECK_OK(sr_set_linked_pod(ex, "c:tc", "u1", "chat", 7, -1, &pod));
+    CHECK_EQ_INT(pod, SR_NO_POD);
+    CHECK_OK(sr_get_linked_pod(ex, "c:tc", "u1", "chat", &pod));
+    CHECK_EQ_INT(pod, 7);
+    CHECK_EQ_INT(clients_named(raw, name), 2);
+    freeReplyObject(t_cmd(raw, "CLIENT KILL TYPE normal SKIPME yes"));
+    pod = 0;
+    CHECK_OK(sr_get_linked_pod(ex, "c:tc", "u1", "chat", &pod));
+    CHECK_EQ_INT(pod, 7);
+    sr_executor_free(ex);
+    redisFree(raw);
+    raw = t_redis();
+    /* The server sees the shared connection's close a moment later. */
+    for (int i = 0; i < 100 && clients_named(raw, name) > 0; i++)
+        usleep(50 * 1000);
+    CHECK_EQ_INT(clients_named(raw, name), 0);
     redisFree(raw);
 }
 
@@ -381,6 +413,7 @@ int main(void) {
     freeReplyObject(t_cmd(redis, "FLUSHALL"));
     RUN(test_config_errors);
     RUN(test_client_name);
+    RUN(test_thread_connections);
     RUN(test_connection_refused);
     RUN(test_wrong_password_is_auth);
     RUN(test_null_pointers);

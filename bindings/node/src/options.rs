@@ -43,6 +43,10 @@ pub struct ExecutorOptions {
     pub command_timeout_ms: Option<u32>,
     /// Multiplexed connections (1..=64). Default 1.
     pub connections: Option<u32>,
+    /// For the blocking API only (C, Python's `Executor`): connections for
+    /// round trips on the calling thread. No effect here: a Node call never
+    /// blocks the event loop. Default 0.
+    pub thread_connections: Option<u32>,
     /// Calls in flight at once; beyond that a call fails at once with `BUSY`.
     pub max_in_flight: Option<u32>,
     /// Retries of calls that are safe to repeat.
@@ -167,6 +171,7 @@ mod tests {
             "connect_timeout_ms",
             "command_timeout_ms",
             "connections",
+            "thread_connections",
             "max_in_flight",
             "retry",
             "key_schema",

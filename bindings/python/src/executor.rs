@@ -22,7 +22,10 @@ use crate::options::config_from_kwargs;
 ///
 /// ``Executor(**options)`` connects at once; options are the core's (``url``,
 /// ``username``, ``password``, ``database``, ``connect_timeout_ms``,
-/// ``command_timeout_ms``, ``connections``, ``max_in_flight``, ``retry``,
+/// ``command_timeout_ms``, ``connections``, ``thread_connections`` (up to that
+/// many connections for round trips on the calling thread itself, one per
+/// thread in a call, instead of handing each call to the runtime's thread;
+/// 0, the default, is off), ``max_in_flight``, ``retry``,
 /// ``key_schema``, ``monitor``, ``tcp_nodelay``, ``client_name``, ``metrics_labels``, ``cluster_nodes``, ``tls_ca_file``,
 /// ``tls_client_cert_file``, ``tls_client_key_file``); an unknown one raises
 /// ``ConfigError``. Use it as a context manager to close it.

@@ -7,6 +7,8 @@ import threading
 import time
 from typing import Any, List
 
+import pytest
+
 import stateful_redis
 from conftest import RedisServer
 
@@ -38,9 +40,11 @@ def test_eight_threads_share_one_executor(ex: stateful_redis.Executor, raw: Any)
     assert raw.execute_command("DBSIZE") == 8 * per_thread * 2  # link + index each
 
 
-def test_the_gil_is_released_during_a_call(url: str, server: RedisServer) -> None:
-    """While one thread waits on a slow server, another keeps running Python."""
-    ex = stateful_redis.Executor(url=url, command_timeout_ms=3000)
+@pytest.mark.parametrize("thread_connections", [0, 2])
+def test_the_gil_is_released_during_a_call(url: str, server: RedisServer, thread_connections: int) -> None:
+    """While one thread waits on a slow server, another keeps running Python
+    (with thread_connections, the waiting thread is blocked in read())."""
+    ex = stateful_redis.Executor(url=url, command_timeout_ms=3000, thread_connections=thread_connections)
     # Held for 2 s from the moment CLIENT PAUSE answers, so the call below waits
     # however late it starts.
     server.client().execute_command("CLIENT", "PAUSE", "2000", "ALL")
@@ -181,3 +185,22 @@ def test_loop_without_add_reader_falls_back_to_call_soon_threadsafe(url: str) ->
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_threads_on_thread_connections_see_their_own_writes(url: str, raw: Any) -> None:
+    """thread_connections=3 with 8 threads: every answer is the caller's own,
+    and the executor opens no more than its shared connection and those 3."""
+    with stateful_redis.Executor(url=url, thread_connections=3, client_name="py-threads") as ex:
+        def worker(t: int) -> None:
+            for i in range(200):
+                assert ex.set_linked_pod(NS, f"t{t}-{i}", "chat", t, -1) is None
+                assert ex.get_linked_pod(NS, f"t{t}-{i}", "chat") == t
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        names = [line for line in raw.execute_command("CLIENT", "LIST").splitlines()
+                 if " name=py-threads " in line]
+        assert 2 <= len(names) <= 4, names
+        assert ex.batch_get_linked_pod(NS, ["t7-199", "t0-0"], "chat") == {7: ["t7-199"], 0: ["t0-0"]}

@@ -94,9 +94,10 @@ def run_vector(path: str, raw: Any, call: Callable[[str, Dict[str, Any]], Any]) 
     return len(vector["steps"])
 
 
+@pytest.mark.parametrize("thread_connections", [0, 1], ids=["shared", "thread_connections"])
 @pytest.mark.parametrize("path", FILES, ids=[os.path.basename(p) for p in FILES])
-def test_vector_sync(path: str, url: str, raw: Any) -> None:
-    with stateful_redis.Executor(url=url) as ex:
+def test_vector_sync(path: str, url: str, raw: Any, thread_connections: int) -> None:
+    with stateful_redis.Executor(url=url, thread_connections=thread_connections) as ex:
         run_vector(path, raw, lambda op, args: getattr(ex, op)(**args))
 
 

@@ -43,7 +43,10 @@ fn every_conformance_vector_holds_on_a_thread_connection() {
         .iter()
         .map(|&op| exec.executor().requests_sent(op))
         .sum::<u64>();
-    assert!(sent as usize >= steps / 2, "{sent} requests for {steps} steps");
+    assert!(
+        sent as usize >= steps / 2,
+        "{sent} requests for {steps} steps"
+    );
 }
 
 #[test]
@@ -125,12 +128,15 @@ fn a_timed_out_connection_is_never_reused_and_the_call_ends_on_time() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(
-        exec.call(|e| e.get_linked_pod("ns", "new", "chat")).unwrap(),
+        exec.call(|e| e.get_linked_pod("ns", "new", "chat"))
+            .unwrap(),
         Some(2)
     );
     // Whether the held write ran is unknown (Redis drops a closed client's
     // pending command), which is what the error said.
-    let old = exec.call(|e| e.get_linked_pod("ns", "old", "chat")).unwrap();
+    let old = exec
+        .call(|e| e.get_linked_pod("ns", "old", "chat"))
+        .unwrap();
     assert!(matches!(old, Some(1) | Some(9)), "{old:?}");
 }
 

@@ -4,8 +4,10 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::tls::{TestPki, TlsRedis};
 use stateful_redis::{BlockingExecutor, ErrorCode};
 use stateful_redis_testkit::LocalRedis;
 
@@ -203,4 +205,73 @@ fn the_option_is_checked() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Config);
     assert!(err.message().contains("thread_connections"), "{err}");
+}
+
+/// With the only thread connection held by a call, another thread's call goes
+/// through the runtime instead of waiting for it (and opens nothing more).
+#[test]
+fn a_call_finding_every_thread_connection_busy_goes_through_the_runtime() {
+    let server = common::start_server();
+    let config = common::config_for(&server)
+        .thread_connections(1)
+        .client_name("thread-io")
+        .command_timeout(Duration::from_millis(10_000))
+        .build()
+        .unwrap();
+    let exec = BlockingExecutor::connect(config).unwrap();
+    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 1, -1))
+        .unwrap();
+    let writer_done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Writes are held for 3 s; reads are not.
+        server
+            .command(&["CLIENT", "PAUSE", "3000", "WRITE"])
+            .unwrap();
+        s.spawn(|| {
+            let previous = exec.call(|e| e.set_linked_pod("ns", "u2", "chat", 2, -1));
+            writer_done.store(true, Ordering::SeqCst);
+            assert_eq!(previous.unwrap(), None);
+        });
+        while exec.executor().in_flight() == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Let the writer take the thread connection and send its write.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
+            Some(1)
+        );
+        assert!(
+            !writer_done.load(Ordering::SeqCst),
+            "the read was served after the held write, not beside it"
+        );
+        assert_eq!(named_clients(&server), 2);
+    });
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u2", "chat")).unwrap(),
+        Some(2)
+    );
+}
+
+#[test]
+fn thread_connections_speak_tls_with_a_client_certificate() {
+    let pki = TestPki::new();
+    let redis = TlsRedis::start(&pki, "yes");
+    let config = common::config_for(&redis.server)
+        .url(redis.tls_url())
+        .tls_ca_file(pki.path("ca.crt"))
+        .tls_client_cert(pki.path("client.crt"), pki.path("client.key"))
+        .thread_connections(1)
+        .client_name("thread-io")
+        .build()
+        .unwrap();
+    let exec = BlockingExecutor::connect(config).unwrap();
+    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 5, -1))
+        .unwrap();
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
+        Some(5)
+    );
+    // The shared connection and the thread connection, both over TLS.
+    assert_eq!(named_clients(&redis.server), 2);
 }

@@ -154,8 +154,8 @@ def plain_rs(c: int) -> Callable[[str, float, float], List[str]]:
                               str(d), "--warmup-s", str(w)]
 
 
-def c_abi(c: int) -> Callable[[str, float, float], List[str]]:
-    return lambda url, d, w: [C_BENCH, url, str(c), str(d), str(w)]
+def c_abi(c: int, thread_connections: int = 0) -> Callable[[str, float, float], List[str]]:
+    return lambda url, d, w: [C_BENCH, url, str(c), str(d), str(w), str(thread_connections)]
 
 
 def go_redis(c: int, schema: str = "default") -> Callable[[str, float, float], List[str]]:
@@ -209,6 +209,8 @@ def contenders(py_builds: Optional[Dict[str, str]] = None) -> List[Contender]:
             Contender(f"rust-{c}", "Rust", c, "tasks", f"plain-redis-rs-{c}", ["cli"], rust_cli(c)),
             Contender(f"plain-redis-rs-{c}", "Rust", c, "tasks", None, ["cli", "plain"], plain_rs(c)),
             Contender(f"c-abi-{c}", "C", c, "threads", None, ["cli", "clib", "c"], c_abi(c)),
+            Contender(f"c-abi-{c}-threads", "C", c, "threads, thread_connections", f"c-abi-{c}",
+                      ["cli", "clib", "c"], c_abi(c, thread_connections=c)),
             Contender(f"java-tuned-{c}", "Java", c, "loops", None, ["cli", "jar"], java("tuned", c)),
             Contender(f"java-as-shipped-{c}", "Java", c, "loops", "java-tuned-" + str(c), ["cli", "jar"],
                       java("as-shipped", c)),

@@ -3,7 +3,9 @@
  * executor, each with one call in flight (the C ABI is blocking, so N in flight
  * needs N threads; the core's runtime thread does the I/O for all of them).
  *
- * Usage: mixed_c <redis-url> [threads] [duration-s] [warmup-s]
+ * Usage: mixed_c <redis-url> [threads] [duration-s] [warmup-s] [thread-connections]
+ * (the option thread_connections: round trips on the calling threads; 0, the
+ * default, is off).
  * Prints one JSON line: ops, ops_per_s, p50_us, p99_us, errors.
  *
  * Mix (as cli/src/workload.rs): 40% get, 25% set, 15% set-if-absent, 10% remove,
@@ -129,12 +131,15 @@ int main(int argc, char **argv) {
     double *lat, elapsed;
     size_t len;
     long errors;
-    if (argc < 2 || threads < 1) {
-        fprintf(stderr, "usage: mixed_c <redis-url> [threads] [duration-s] [warmup-s]\n");
+    int thread_connections = argc > 5 ? atoi(argv[5]) : 0;
+    if (argc < 2 || threads < 1 || thread_connections < 0) {
+        fprintf(stderr,
+                "usage: mixed_c <redis-url> [threads] [duration-s] [warmup-s] [thread-connections]\n");
         return 2;
     }
     for (i = 0; i < UIDS; i++) snprintf(UID_NAMES[i], sizeof UID_NAMES[i], "u%d", i);
-    snprintf(config, sizeof config, "{\"url\": \"%s\"}", argv[1]);
+    snprintf(config, sizeof config, "{\"url\": \"%s\", \"thread_connections\": %d}", argv[1],
+             thread_connections);
     if (sr_executor_new(config, &EXEC) != SR_OK) {
         fprintf(stderr, "mixed_c: %s\n", sr_last_error_message());
         return 1;

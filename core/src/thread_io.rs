@@ -16,6 +16,12 @@
 //! or failed is closed, never reused (its late reply would answer the next
 //! request); a loss is logged once and the first reply of a connection opened
 //! after it counts as a reconnect; every connection takes the `client_name`.
+//!
+//! A connection that sat idle for [`IDLE_CHECK_AFTER`] answers a `PING` before
+//! it serves a call: a server restarted (or a `CLIENT KILL`, or its idle
+//! `timeout`) while the application was quiet has closed it, and a write sent
+//! on it would fail as "outcome unknown" although it never reached the server.
+//! A dead one is dropped and the call goes on a new connection.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,6 +34,11 @@ use crate::config::Config;
 /// timeouts costs two system calls, and the first round trip of a call nearly
 /// always has the whole command timeout left, which the socket already has.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
+/// Idle time after which a connection is checked before it serves a call
+/// (one `PING`): a busy connection is never checked, a quiet one at most
+/// once per this period.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
 
 thread_local! {
     /// The deadline of the call this thread is making (see [`CallDeadline`]).
@@ -73,6 +84,8 @@ pub(crate) struct ThreadConnection {
     timeout: Duration,
     /// Opened after a loss: its first reply tells the connection is back.
     after_loss: bool,
+    /// When it last went back to the idle ones.
+    idle_since: Instant,
 }
 
 impl ThreadConnections {
@@ -99,8 +112,28 @@ impl ThreadConnections {
     /// open (a failure to open is the attempt's failure); `None` when all
     /// are busy (the call then goes through the runtime).
     pub(crate) fn take(&self) -> Option<redis::RedisResult<ThreadConnection>> {
-        if let Some(idle) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-            return Some(Ok(idle));
+        while let Some(mut idle) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            if idle.idle_since.elapsed() < IDLE_CHECK_AFTER {
+                return Some(Ok(idle));
+            }
+            match idle
+                .bound_by_deadline(self.command_timeout)
+                .and_then(|()| redis::cmd("PING").query::<String>(&mut idle.connection))
+            {
+                // Answered, even with an error (an ACL without PING): alive.
+                Ok(_) => return Some(Ok(idle)),
+                Err(e) if !crate::connection::unanswered(&e) => return Some(Ok(idle)),
+                Err(e) => {
+                    self.lost(&e);
+                    drop(idle);
+                    self.open.fetch_sub(1, Ordering::AcqRel);
+                    if e.is_timeout() {
+                        // The server is stalled, or the call's time is up: a
+                        // new connection would wait as long.
+                        return Some(Err(e));
+                    }
+                }
+            }
         }
         self.open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -144,6 +177,7 @@ impl ThreadConnections {
             connection,
             timeout: self.command_timeout,
             after_loss: self.lost.load(Ordering::Acquire),
+            idle_since: Instant::now(),
         })
     }
 
@@ -171,6 +205,7 @@ impl ThreadConnections {
                 }
             }
             if !self.closed.load(Ordering::Acquire) {
+                taken.idle_since = Instant::now();
                 self.idle
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -178,18 +213,23 @@ impl ThreadConnections {
                 return result;
             }
         } else if let Err(e) = &result {
-            // A timeout loses nothing: the server is slow, not gone.
-            if e.is_io_error() && !e.is_timeout() && !self.lost.swap(true, Ordering::AcqRel) {
-                tracing::warn!(
-                    target: "stateful_redis::connection",
-                    error = %crate::error::scrub(&e.to_string()),
-                    "connection lost; it is re-established on the next request"
-                );
-            }
+            self.lost(e);
         }
         drop(taken);
         self.open.fetch_sub(1, Ordering::AcqRel);
         result
+    }
+
+    /// Notes a failure without a reply: a lost connection (not a timeout: the
+    /// server is slow, not gone) is logged once per loss.
+    fn lost(&self, e: &redis::RedisError) {
+        if e.is_io_error() && !e.is_timeout() && !self.lost.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                target: "stateful_redis::connection",
+                error = %crate::error::scrub(&e.to_string()),
+                "connection lost; it is re-established on the next request"
+            );
+        }
     }
 
     /// Closes the idle connections; those in use close when their call ends.

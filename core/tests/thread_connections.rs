@@ -275,3 +275,32 @@ fn thread_connections_speak_tls_with_a_client_certificate() {
     // The shared connection and the thread connection, both over TLS.
     assert_eq!(named_clients(&redis.server), 2);
 }
+
+/// A thread connection the server closed while it sat idle (a restart,
+/// `CLIENT KILL`, the server's idle `timeout`) does not cost the next write its
+/// outcome: it is found dead before the write is sent (`IDLE_CHECK_AFTER`),
+/// and the write goes on a new connection.
+#[test]
+fn a_write_after_the_server_closed_an_idle_thread_connection_is_sent_on_a_new_one() {
+    let server = common::start_server();
+    let exec = connect(&server, 1);
+    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 1, -1))
+        .unwrap();
+    let before = exec.executor().metrics().pool.reconnects;
+    let killed = server
+        .command(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+        .unwrap();
+    assert!(killed.starts_with(':'), "{killed}");
+    // Idle for longer than the check period.
+    std::thread::sleep(Duration::from_millis(1_100));
+    assert_eq!(
+        exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 2, -1))
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(exec.executor().metrics().pool.reconnects, before + 1);
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
+        Some(2)
+    );
+}

@@ -304,3 +304,39 @@ fn a_write_after_the_server_closed_an_idle_thread_connection_is_sent_on_a_new_on
         Some(2)
     );
 }
+
+/// `close()` while threads are in calls on their thread connections: every
+/// call either completes or is `CLOSED`, nothing panics, and once the calls
+/// have returned no thread connection is left open (the shared one is, until
+/// the executor is dropped).
+#[test]
+fn close_during_calls_leaves_no_thread_connection_open() {
+    let server = common::start_server();
+    let exec = connect(&server, 4);
+    let calls = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..6 {
+            let (exec, calls) = (&exec, &calls);
+            s.spawn(move || {
+                for i in 0.. {
+                    let uid = format!("c{t}-{i}");
+                    match exec.call(|e| e.set_linked_pod("ns", &uid, "chat", t, -1)) {
+                        Ok(_) => calls.fetch_add(1, Ordering::Relaxed),
+                        Err(e) if e.code() == ErrorCode::Closed => break,
+                        Err(e) => panic!("{e}"),
+                    };
+                }
+            });
+        }
+        while calls.load(Ordering::Relaxed) < 500 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        exec.close();
+    });
+    // The server notices the closes a moment later.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while named_clients(&server) > 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(named_clients(&server), 1);
+}

@@ -108,10 +108,27 @@ impl ThreadConnections {
         }))
     }
 
+    /// One attempt of a call on this thread: takes a connection ([`take`])
+    /// and makes the round trip ([`round_trip`]) with the application's
+    /// signals held off ([`SignalsDeferred`]); `None` when every connection
+    /// is busy (the call then goes through the runtime).
+    ///
+    /// [`take`]: ThreadConnections::take
+    /// [`round_trip`]: ThreadConnections::round_trip
+    pub(crate) fn attempt<T>(
+        &self,
+        send: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        reconnected: impl FnOnce(),
+    ) -> Option<redis::RedisResult<T>> {
+        let _signals = SignalsDeferred::new();
+        let taken = self.take()?;
+        Some(taken.and_then(|taken| self.round_trip(taken, send, reconnected)))
+    }
+
     /// An idle connection, else a new one while fewer than the maximum are
     /// open (a failure to open is the attempt's failure); `None` when all
-    /// are busy (the call then goes through the runtime).
-    pub(crate) fn take(&self) -> Option<redis::RedisResult<ThreadConnection>> {
+    /// are busy.
+    fn take(&self) -> Option<redis::RedisResult<ThreadConnection>> {
         while let Some(mut idle) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             if idle.idle_since.elapsed() < IDLE_CHECK_AFTER {
                 return Some(Ok(idle));
@@ -184,7 +201,7 @@ impl ThreadConnections {
     /// Sends `send`'s request on `taken` and reads the reply, on this thread.
     /// An answered connection goes back to the idle ones; one that failed or
     /// timed out is closed.
-    pub(crate) fn round_trip<T>(
+    fn round_trip<T>(
         &self,
         mut taken: ThreadConnection,
         send: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
@@ -237,6 +254,48 @@ impl ThreadConnections {
         self.closed.store(true, Ordering::Release);
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
         self.open.fetch_sub(idle.len(), Ordering::AcqRel);
+    }
+}
+
+/// Holds the application's asynchronous signals off this thread while it
+/// lives (`pthread_sigmask`), then lets them in. A handler installed without
+/// `SA_RESTART` (CPython installs its handlers so) would otherwise interrupt the
+/// blocking `read()` of a round trip with `EINTR`, which redis-rs reports as a
+/// failed connection: the call would fail, a write as "outcome unknown". The
+/// shared path never sees it: a thread parked by the runtime resumes its wait.
+/// Held, a signal is delivered when the round trip ends, as it would be on
+/// the shared path once the call returns. Signals a fault raises (`SIGSEGV`,
+/// `SIGBUS`, `SIGFPE`, `SIGILL`, `SIGTRAP`) are not held.
+struct SignalsDeferred(libc::sigset_t);
+
+impl SignalsDeferred {
+    fn new() -> SignalsDeferred {
+        // SAFETY: plain libc calls on sets owned here.
+        unsafe {
+            let mut held: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut held);
+            for fault in [
+                libc::SIGSEGV,
+                libc::SIGBUS,
+                libc::SIGFPE,
+                libc::SIGILL,
+                libc::SIGTRAP,
+            ] {
+                libc::sigdelset(&mut held, fault);
+            }
+            let mut before: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &held, &mut before);
+            SignalsDeferred(before)
+        }
+    }
+}
+
+impl Drop for SignalsDeferred {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved in `new`.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut());
+        }
     }
 }
 

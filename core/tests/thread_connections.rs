@@ -340,3 +340,53 @@ fn close_during_calls_leaves_no_thread_connection_open() {
     }
     assert_eq!(named_clients(&server), 1);
 }
+
+extern "C" fn note_signal(_: libc::c_int) {
+    SIGNALS.fetch_add(1, Ordering::SeqCst);
+}
+
+static SIGNALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A signal handled by the application (installed without `SA_RESTART`, as
+/// CPython installs its handlers) that arrives while a thread waits for its
+/// reply interrupts `read()` with `EINTR`. That is no lost connection: the call
+/// goes on, a write is not reported as "outcome unknown", and the handler runs.
+#[test]
+fn a_signal_during_a_round_trip_is_no_failure() {
+    // SAFETY: installs a handler that only touches an atomic.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = note_signal as usize;
+        action.sa_flags = 0; // no SA_RESTART
+        libc::sigemptyset(&mut action.sa_mask);
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    let server = common::start_server();
+    let exec = connect(&server, 1);
+    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 1, -1))
+        .unwrap();
+    let reconnects = exec.executor().metrics().pool.reconnects;
+    let before = SIGNALS.load(Ordering::SeqCst);
+    server
+        .command(&["CLIENT", "PAUSE", "800", "WRITE"])
+        .unwrap();
+    let caller = {
+        let exec = exec.clone();
+        std::thread::spawn(move || exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 2, -1)))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: the thread is alive until joined below.
+    let thread = std::os::unix::thread::JoinHandleExt::as_pthread_t(&caller);
+    assert_eq!(unsafe { libc::pthread_kill(thread, libc::SIGUSR1) }, 0);
+    let previous = caller.join().unwrap();
+    assert_eq!(previous.as_ref().ok(), Some(&Some(1)), "{previous:?}");
+    assert_eq!(
+        SIGNALS.load(Ordering::SeqCst),
+        before + 1,
+        "the handler ran"
+    );
+    assert_eq!(exec.executor().metrics().pool.reconnects, reconnects);
+}

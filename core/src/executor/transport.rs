@@ -101,16 +101,17 @@ impl Executor {
         let retry = self.inner.config.options.retry;
         let mut attempt = 1;
         loop {
-            let on_this_thread = self.thread_connections().and_then(|c| Some((c, c.take()?)));
+            let on_this_thread = self.thread_connections().and_then(|connections| {
+                connections.attempt(
+                    |connection| {
+                        self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
+                        request.send_blocking::<T>(connection)
+                    },
+                    || self.inner.monitor.reconnect(),
+                )
+            });
             let result = match on_this_thread {
-                Some((connections, taken)) => taken.and_then(|taken| {
-                    self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
-                    connections.round_trip(
-                        taken,
-                        |connection| request.send_blocking::<T>(connection),
-                        || self.inner.monitor.reconnect(),
-                    )
-                }),
+                Some(result) => result,
                 None => self.send_shared(op, request).await,
             };
             match result {

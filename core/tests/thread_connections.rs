@@ -356,7 +356,7 @@ fn a_signal_during_a_round_trip_is_no_failure() {
     // SAFETY: installs a handler that only touches an atomic.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = note_signal as usize;
+        action.sa_sigaction = note_signal as *const () as usize;
         action.sa_flags = 0; // no SA_RESTART
         libc::sigemptyset(&mut action.sa_mask);
         assert_eq!(

@@ -247,6 +247,11 @@ def contenders(py_builds: Optional[Dict[str, str]] = None) -> List[Contender]:
             out.append(Contender(f"py-{tag}@{name}", "Python", c, label, f"redis-py-{tag}",
                                  ["cli", f"pyext@{name}"], python("stateful_redis", mode, c, interpreter),
                                  java_ref=c in (1, 64)))
+            if mode == "sync":
+                out.append(Contender(f"py-{tag}-threads@{name}", "Python", c, label + ", thread_connections",
+                                     f"redis-py-{tag}", ["cli", f"pyext@{name}"],
+                                     python("stateful_redis", mode, c, interpreter, thread_connections=c),
+                                     java_ref=c in (1, 64)))
     return out
 
 

@@ -278,8 +278,8 @@ fn thread_connections_speak_tls_with_a_client_certificate() {
 
 /// A thread connection the server closed while it sat idle (a restart,
 /// `CLIENT KILL`, the server's idle `timeout`) does not cost the next write its
-/// outcome: it is found dead before the write is sent (`IDLE_CHECK_AFTER`),
-/// and the write goes on a new connection.
+/// outcome: it is found dead before the write is sent (a peek), and the write
+/// goes on a new connection.
 #[test]
 fn a_write_after_the_server_closed_an_idle_thread_connection_is_sent_on_a_new_one() {
     let server = common::start_server();
@@ -291,8 +291,8 @@ fn a_write_after_the_server_closed_an_idle_thread_connection_is_sent_on_a_new_on
         .command(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
         .unwrap();
     assert!(killed.starts_with(':'), "{killed}");
-    // Idle for longer than the check period.
-    std::thread::sleep(Duration::from_millis(1_100));
+    // Idle for a moment: the close has reached the socket.
+    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(
         exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 2, -1))
             .unwrap(),
@@ -389,4 +389,52 @@ fn a_signal_during_a_round_trip_is_no_failure() {
         "the handler ran"
     );
     assert_eq!(exec.executor().metrics().pool.reconnects, reconnects);
+}
+
+/// A password (`AUTH`), a database (`SELECT`) and a Unix socket: the thread
+/// connection authenticates and selects as the shared one does.
+#[test]
+fn thread_connections_authenticate_select_and_use_unix_sockets() {
+    let server = LocalRedis::builder().password().start().unwrap();
+    let config = stateful_redis::Config::builder()
+        .url(format!("{}/3", server.url()))
+        .thread_connections(1)
+        .client_name("thread-io")
+        .build()
+        .unwrap();
+    let exec = BlockingExecutor::connect(config).unwrap();
+    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 6, -1))
+        .unwrap();
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
+        Some(6)
+    );
+    // Both connections, the thread connection too, in database 3.
+    let list = server.command(&["CLIENT", "LIST"]).unwrap();
+    let in_db3 = list
+        .lines()
+        .filter(|l| l.contains(" name=thread-io ") && l.contains(" db=3 "))
+        .count();
+    assert_eq!(in_db3, 2, "{list}");
+    drop(exec);
+
+    let socket = server.dir().join("redis.sock");
+    let unix = LocalRedis::builder()
+        .args(["--unixsocket".to_string(), socket.display().to_string()])
+        .start()
+        .unwrap();
+    let config = stateful_redis::Config::builder()
+        .url(format!("unix://{}", socket.display()))
+        .thread_connections(1)
+        .client_name("thread-io")
+        .build()
+        .unwrap();
+    let exec = BlockingExecutor::connect(config).unwrap();
+    exec.call(|e| e.set_linked_pod("ns", "u2", "chat", 7, -1))
+        .unwrap();
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", "u2", "chat")).unwrap(),
+        Some(7)
+    );
+    assert_eq!(named_clients(&unix), 2);
 }

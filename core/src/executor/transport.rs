@@ -43,7 +43,7 @@ pub(crate) trait Request: Sync {
 
     fn send_blocking<T: FromRedisValue>(
         &self,
-        connection: &mut redis::Connection,
+        connection: &mut dyn redis::ConnectionLike,
     ) -> redis::RedisResult<T>;
 }
 
@@ -57,7 +57,7 @@ impl Request for Cmd {
 
     fn send_blocking<T: FromRedisValue>(
         &self,
-        connection: &mut redis::Connection,
+        connection: &mut dyn redis::ConnectionLike,
     ) -> redis::RedisResult<T> {
         self.query(connection)
     }
@@ -73,7 +73,7 @@ impl Request for redis::Pipeline {
 
     fn send_blocking<T: FromRedisValue>(
         &self,
-        connection: &mut redis::Connection,
+        connection: &mut dyn redis::ConnectionLike,
     ) -> redis::RedisResult<T> {
         self.query(connection)
     }

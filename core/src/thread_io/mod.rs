@@ -17,11 +17,12 @@
 //! request); a loss is logged once and the first reply of a connection opened
 //! after it counts as a reconnect; every connection takes the `client_name`.
 //!
-//! A connection that sat idle for [`IDLE_CHECK_AFTER`] answers a `PING` before
-//! it serves a call: a server restarted (or a `CLIENT KILL`, or its idle
-//! `timeout`) while the application was quiet has closed it, and a write sent
-//! on it would fail as "outcome unknown" although it never reached the server.
-//! A dead one is dropped and the call goes on a new connection.
+//! A connection that sat idle is checked before it serves a call (a peek, or
+//! a `PING` for TLS; see `socket.rs`): a server restarted (or a `CLIENT KILL`,
+//! or its idle `timeout`) while the application was quiet has closed it, and a
+//! write sent on it would fail as "outcome unknown" although it never reached
+//! the server. A dead one is dropped and the call goes on a new connection. A
+//! signal that interrupts a round trip does not fail it (`socket.rs`).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -30,15 +31,22 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 
+mod socket;
+use socket::Socket;
+
 /// How far a socket timeout may exceed the time a call has left: setting the
 /// timeouts costs two system calls, and the first round trip of a call nearly
 /// always has the whole command timeout left, which the socket already has.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 
-/// Idle time after which a connection is checked before it serves a call
-/// (one `PING`): a busy connection is never checked, a quiet one at most
-/// once per this period.
-const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
+/// Idle time after which a TCP or Unix connection is checked before it
+/// serves a call (one non-blocking `recv(MSG_PEEK)`): a connection that
+/// threads keep busy is not.
+const PEEK_AFTER: Duration = Duration::from_millis(1);
+
+/// Idle time after which a TLS connection is checked before it serves a call
+/// (one `PING`, a round trip): at most once per this period.
+const PING_AFTER: Duration = Duration::from_secs(1);
 
 thread_local! {
     /// The deadline of the call this thread is making (see [`CallDeadline`]).
@@ -64,7 +72,10 @@ impl Drop for CallDeadline {
 
 /// The thread connections of one executor.
 pub(crate) struct ThreadConnections {
+    /// For TLS connections, which redis-rs opens.
     client: redis::Client,
+    connection_info: redis::ConnectionInfo,
+    nodelay: bool,
     idle: Mutex<Vec<ThreadConnection>>,
     /// Open now: idle, in use, or being opened.
     open: AtomicUsize,
@@ -79,7 +90,7 @@ pub(crate) struct ThreadConnections {
 
 /// One connection, used by one call at a time.
 pub(crate) struct ThreadConnection {
-    connection: redis::Connection,
+    socket: Socket,
     /// The read and write timeout its socket has now.
     timeout: Duration,
     /// Opened after a loss: its first reply tells the connection is back.
@@ -97,6 +108,8 @@ impl ThreadConnections {
         }
         Ok(Some(ThreadConnections {
             client: redis::Client::open(config.connection_info.clone())?,
+            connection_info: config.connection_info.clone(),
+            nodelay: config.options.tcp_nodelay,
             idle: Mutex::new(Vec::new()),
             open: AtomicUsize::new(0),
             max,
@@ -109,18 +122,16 @@ impl ThreadConnections {
     }
 
     /// One attempt of a call on this thread: takes a connection ([`take`])
-    /// and makes the round trip ([`round_trip`]) with the application's
-    /// signals held off ([`SignalsDeferred`]); `None` when every connection
-    /// is busy (the call then goes through the runtime).
+    /// and makes the round trip ([`round_trip`]); `None` when every
+    /// connection is busy (the call then goes through the runtime).
     ///
     /// [`take`]: ThreadConnections::take
     /// [`round_trip`]: ThreadConnections::round_trip
     pub(crate) fn attempt<T>(
         &self,
-        send: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        send: impl FnOnce(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>,
         reconnected: impl FnOnce(),
     ) -> Option<redis::RedisResult<T>> {
-        let _signals = SignalsDeferred::new();
         let taken = self.take()?;
         Some(taken.and_then(|taken| self.round_trip(taken, send, reconnected)))
     }
@@ -130,12 +141,25 @@ impl ThreadConnections {
     /// are busy.
     fn take(&self) -> Option<redis::RedisResult<ThreadConnection>> {
         while let Some(mut idle) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-            if idle.idle_since.elapsed() < IDLE_CHECK_AFTER {
+            let idle_for = idle.idle_since.elapsed();
+            if idle_for < PEEK_AFTER {
                 return Some(Ok(idle));
+            }
+            match idle.socket.closed_by_server() {
+                Some(false) => return Some(Ok(idle)),
+                Some(true) => {
+                    let closed = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+                    self.lost(&closed.into());
+                    drop(idle);
+                    self.open.fetch_sub(1, Ordering::AcqRel);
+                    continue;
+                }
+                None if idle_for < PING_AFTER => return Some(Ok(idle)),
+                None => {}
             }
             match idle
                 .bound_by_deadline(self.command_timeout)
-                .and_then(|()| redis::cmd("PING").query::<String>(&mut idle.connection))
+                .and_then(|()| redis::cmd("PING").query::<String>(&mut idle.socket))
             {
                 // Answered, even with an error (an ACL without PING): alive.
                 Ok(_) => return Some(Ok(idle)),
@@ -168,15 +192,18 @@ impl ThreadConnections {
     /// left, and gives it the client name.
     fn open_one(&self) -> redis::RedisResult<ThreadConnection> {
         let left = call_time_left(self.command_timeout)?;
-        let mut connection = self
-            .client
-            .get_connection_with_timeout(self.connect_timeout.min(left))?;
+        let mut socket = Socket::open(
+            &self.connection_info,
+            &self.client,
+            self.connect_timeout.min(left),
+            self.nodelay,
+        )?;
         if let Some(name) = &self.client_name {
-            connection.set_read_timeout(Some(call_time_left(self.command_timeout)?))?;
+            socket.set_timeouts(call_time_left(self.command_timeout)?)?;
             if let Err(e) = redis::cmd("CLIENT")
                 .arg("SETNAME")
                 .arg(name)
-                .exec(&mut connection)
+                .exec(&mut socket)
             {
                 if crate::connection::unanswered(&e) {
                     return Err(e);
@@ -188,10 +215,9 @@ impl ThreadConnections {
                 );
             }
         }
-        connection.set_read_timeout(Some(self.command_timeout))?;
-        connection.set_write_timeout(Some(self.command_timeout))?;
+        socket.set_timeouts(self.command_timeout)?;
         Ok(ThreadConnection {
-            connection,
+            socket,
             timeout: self.command_timeout,
             after_loss: self.lost.load(Ordering::Acquire),
             idle_since: Instant::now(),
@@ -204,12 +230,12 @@ impl ThreadConnections {
     fn round_trip<T>(
         &self,
         mut taken: ThreadConnection,
-        send: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        send: impl FnOnce(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>,
         reconnected: impl FnOnce(),
     ) -> redis::RedisResult<T> {
         let result = taken
             .bound_by_deadline(self.command_timeout)
-            .and_then(|()| send(&mut taken.connection));
+            .and_then(|()| send(&mut taken.socket));
         if crate::connection::answered(&result) {
             if taken.after_loss {
                 taken.after_loss = false;
@@ -257,48 +283,6 @@ impl ThreadConnections {
     }
 }
 
-/// Holds the application's asynchronous signals off this thread while it
-/// lives (`pthread_sigmask`), then lets them in. A handler installed without
-/// `SA_RESTART` (CPython installs its handlers so) would otherwise interrupt the
-/// blocking `read()` of a round trip with `EINTR`, which redis-rs reports as a
-/// failed connection: the call would fail, a write as "outcome unknown". The
-/// shared path never sees it: a thread parked by the runtime resumes its wait.
-/// Held, a signal is delivered when the round trip ends, as it would be on
-/// the shared path once the call returns. Signals a fault raises (`SIGSEGV`,
-/// `SIGBUS`, `SIGFPE`, `SIGILL`, `SIGTRAP`) are not held.
-struct SignalsDeferred(libc::sigset_t);
-
-impl SignalsDeferred {
-    fn new() -> SignalsDeferred {
-        // SAFETY: plain libc calls on sets owned here.
-        unsafe {
-            let mut held: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut held);
-            for fault in [
-                libc::SIGSEGV,
-                libc::SIGBUS,
-                libc::SIGFPE,
-                libc::SIGILL,
-                libc::SIGTRAP,
-            ] {
-                libc::sigdelset(&mut held, fault);
-            }
-            let mut before: libc::sigset_t = std::mem::zeroed();
-            libc::pthread_sigmask(libc::SIG_BLOCK, &held, &mut before);
-            SignalsDeferred(before)
-        }
-    }
-}
-
-impl Drop for SignalsDeferred {
-    fn drop(&mut self) {
-        // SAFETY: restores the mask saved in `new`.
-        unsafe {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut());
-        }
-    }
-}
-
 impl ThreadConnection {
     /// Sets the socket's timeouts to what the call has left, when the ones
     /// it has would end the round trip more than [`TIMEOUT_SLACK`] after the
@@ -306,8 +290,7 @@ impl ThreadConnection {
     fn bound_by_deadline(&mut self, command_timeout: Duration) -> redis::RedisResult<()> {
         let left = call_time_left(command_timeout)?;
         if self.timeout > left + TIMEOUT_SLACK || self.timeout + TIMEOUT_SLACK < left {
-            self.connection.set_read_timeout(Some(left))?;
-            self.connection.set_write_timeout(Some(left))?;
+            self.socket.set_timeouts(left)?;
             self.timeout = left;
         }
         Ok(())

@@ -204,3 +204,26 @@ def test_threads_on_thread_connections_see_their_own_writes(url: str, raw: Any) 
                  if " name=py-threads " in line]
         assert 2 <= len(names) <= 4, names
         assert ex.batch_get_linked_pod(NS, ["t7-199", "t0-0"], "chat") == {7: ["t7-199"], 0: ["t0-0"]}
+
+
+@pytest.mark.parametrize("thread_connections", [0, 1])
+def test_a_signal_during_a_call_fails_nothing(url: str, server: RedisServer, thread_connections: int) -> None:
+    """A Python signal handler (CPython installs it without SA_RESTART) that runs
+    while the main thread waits in a call: the write still succeeds, once."""
+    import os
+    import signal
+    got: List[int] = []
+    previous = signal.signal(signal.SIGUSR1, lambda *_: got.append(1))
+    try:
+        ex = stateful_redis.Executor(url=url, command_timeout_ms=5000, thread_connections=thread_connections)
+        assert ex.set_linked_pod(NS, "sig", "chat", 1, -1) is None
+        server.client().execute_command("CLIENT", "PAUSE", "600", "WRITE")
+        timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1))
+        timer.start()
+        assert ex.set_linked_pod(NS, "sig", "chat", 2, -1) == 1
+        timer.join()
+        assert got == [1]
+        assert ex.get_linked_pod(NS, "sig", "chat") == 2
+        assert ex.metrics()["pool"]["reconnects"] == 0
+    finally:
+        signal.signal(signal.SIGUSR1, previous)

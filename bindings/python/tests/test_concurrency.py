@@ -217,7 +217,7 @@ def test_a_signal_during_a_call_fails_nothing(url: str, server: RedisServer, thr
     try:
         ex = stateful_redis.Executor(url=url, command_timeout_ms=5000, thread_connections=thread_connections)
         assert ex.set_linked_pod(NS, "sig", "chat", 1, -1) is None
-        server.client().execute_command("CLIENT", "PAUSE", "600", "WRITE")
+        server.client().execute_command("CLIENT", "PAUSE", "2000", "WRITE")
         timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGUSR1))
         timer.start()
         assert ex.set_linked_pod(NS, "sig", "chat", 2, -1) == 1

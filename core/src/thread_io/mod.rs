@@ -72,9 +72,8 @@ impl Drop for CallDeadline {
 
 /// The thread connections of one executor.
 pub(crate) struct ThreadConnections {
-    /// For TLS connections, which redis-rs opens.
+    /// The server and credentials; redis-rs opens the TLS connections.
     client: redis::Client,
-    connection_info: redis::ConnectionInfo,
     nodelay: bool,
     idle: Mutex<Vec<ThreadConnection>>,
     /// Open now: idle, in use, or being opened.
@@ -108,7 +107,6 @@ impl ThreadConnections {
         }
         Ok(Some(ThreadConnections {
             client: redis::Client::open(config.connection_info.clone())?,
-            connection_info: config.connection_info.clone(),
             nodelay: config.options.tcp_nodelay,
             idle: Mutex::new(Vec::new()),
             open: AtomicUsize::new(0),
@@ -149,9 +147,7 @@ impl ThreadConnections {
                 Some(false) => return Some(Ok(idle)),
                 Some(true) => {
                     let closed = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-                    self.lost(&closed.into());
-                    drop(idle);
-                    self.open.fetch_sub(1, Ordering::AcqRel);
+                    self.discard(idle, &closed.into());
                     continue;
                 }
                 None if idle_for < PING_AFTER => return Some(Ok(idle)),
@@ -165,9 +161,7 @@ impl ThreadConnections {
                 Ok(_) => return Some(Ok(idle)),
                 Err(e) if !crate::connection::unanswered(&e) => return Some(Ok(idle)),
                 Err(e) => {
-                    self.lost(&e);
-                    drop(idle);
-                    self.open.fetch_sub(1, Ordering::AcqRel);
+                    self.discard(idle, &e);
                     if e.is_timeout() {
                         // The server is stalled, or the call's time is up: a
                         // new connection would wait as long.
@@ -192,12 +186,7 @@ impl ThreadConnections {
     /// left, and gives it the client name.
     fn open_one(&self) -> redis::RedisResult<ThreadConnection> {
         let left = call_time_left(self.command_timeout)?;
-        let mut socket = Socket::open(
-            &self.connection_info,
-            &self.client,
-            self.connect_timeout.min(left),
-            self.nodelay,
-        )?;
+        let mut socket = Socket::open(&self.client, self.connect_timeout.min(left), self.nodelay)?;
         if let Some(name) = &self.client_name {
             socket.set_timeouts(call_time_left(self.command_timeout)?)?;
             if let Err(e) = redis::cmd("CLIENT")
@@ -255,12 +244,23 @@ impl ThreadConnections {
                     .push(taken);
                 return result;
             }
+            self.release(taken);
         } else if let Err(e) = &result {
-            self.lost(e);
+            self.discard(taken, e);
         }
-        drop(taken);
-        self.open.fetch_sub(1, Ordering::AcqRel);
         result
+    }
+
+    /// Closes a connection that failed with `error` (noting a loss).
+    fn discard(&self, connection: ThreadConnection, error: &redis::RedisError) {
+        self.lost(error);
+        self.release(connection);
+    }
+
+    /// Closes a connection taken from the open ones.
+    fn release(&self, connection: ThreadConnection) {
+        drop(connection);
+        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Notes a failure without a reply: a lost connection (not a timeout: the

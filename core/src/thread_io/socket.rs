@@ -10,11 +10,11 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use redis::{ConnectionAddr, ConnectionInfo, RedisResult, Value};
+use redis::{ConnectionAddr, RedisResult, Value};
 
 /// One thread connection's socket.
 pub(super) enum Socket {
@@ -23,14 +23,14 @@ pub(super) enum Socket {
 }
 
 impl Socket {
-    /// Connects to the server of `info` and authenticates (`AUTH`, `SELECT`),
+    /// Connects to `client`'s server and authenticates (`AUTH`, `SELECT`),
     /// all within `timeout`.
     pub(super) fn open(
-        info: &ConnectionInfo,
         client: &redis::Client,
         timeout: Duration,
         nodelay: bool,
     ) -> RedisResult<Socket> {
+        let info = client.get_connection_info();
         let stream = match info.addr() {
             ConnectionAddr::Tcp(host, port) => {
                 Stream::Tcp(connect_tcp(host, *port, timeout, nodelay)?)
@@ -143,28 +143,60 @@ enum Stream {
     Unix(UnixStream),
 }
 
-impl Plain {
-    fn set_timeouts(&mut self, timeout: Duration) -> RedisResult<()> {
-        match &self.stream {
+impl Stream {
+    fn set_timeouts(&self, timeout: Duration) -> io::Result<()> {
+        match self {
             Stream::Tcp(s) => {
                 s.set_read_timeout(Some(timeout))?;
-                s.set_write_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))
             }
             Stream::Unix(s) => {
                 s.set_read_timeout(Some(timeout))?;
-                s.set_write_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))
             }
         }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl Plain {
+    fn set_timeouts(&mut self, timeout: Duration) -> RedisResult<()> {
+        Ok(self.stream.set_timeouts(timeout)?)
     }
 
     fn send(&mut self, bytes: &[u8]) -> RedisResult<()> {
         // write_all resumes after EINTR by itself.
-        let written = match &mut self.stream {
-            Stream::Tcp(s) => s.write_all(bytes),
-            Stream::Unix(s) => s.write_all(bytes),
-        };
-        written.map_err(|e| {
+        self.stream.write_all(bytes).map_err(|e| {
             self.open = false;
             e.into()
         })
@@ -180,10 +212,7 @@ impl Plain {
     }
 
     fn closed_by_server(&self) -> bool {
-        let fd = match &self.stream {
-            Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Unix(s) => s.as_raw_fd(),
-        };
+        let fd = self.stream.as_raw_fd();
         let mut byte = 0u8;
         // SAFETY: a one-byte peek into a local buffer on a socket owned here.
         let n = unsafe {
@@ -253,11 +282,7 @@ struct ResumeAfterSignal<'a>(&'a mut Stream);
 impl Read for ResumeAfterSignal<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let read = match &mut self.0 {
-                Stream::Tcp(s) => s.read(buf),
-                Stream::Unix(s) => s.read(buf),
-            };
-            match read {
+            match self.0.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => return other,
             }

@@ -361,10 +361,11 @@ impl Executor {
                 self.note_call_started();
             }
             let deadline = inner.config.command_timeout();
-            // The round trips on this thread bound their sockets by it.
+            // The round trips on this thread bound their sockets by it
+            // (nothing to set when they cannot use a thread connection).
             let _deadline = self
-                .on_caller_thread
-                .then(|| CallDeadline::set(start + deadline));
+                .thread_connections()
+                .map(|_| CallDeadline::set(start + deadline));
             match tokio::time::timeout(deadline, call).await {
                 Ok(result) => result,
                 Err(_) => Err(Error::timeout(deadline).with_retryable(op.is_idempotent())),

@@ -20,6 +20,19 @@ fn connect(server: &LocalRedis, thread_connections: usize) -> BlockingExecutor {
     BlockingExecutor::connect(config).unwrap()
 }
 
+/// Links `uid` to `pod` and reads the link back; returns the pod the write
+/// replaced.
+fn link_and_read_back(exec: &BlockingExecutor, uid: &str, pod: i64) -> Option<i64> {
+    let previous = exec
+        .call(|e| e.set_linked_pod("ns", uid, "chat", pod, -1))
+        .unwrap();
+    assert_eq!(
+        exec.call(|e| e.get_linked_pod("ns", uid, "chat")).unwrap(),
+        Some(pod)
+    );
+    previous
+}
+
 /// Clients of `CLIENT LIST` named `thread-io` (the executor's connections).
 fn named_clients(server: &LocalRedis) -> usize {
     let list = server.command(&["CLIENT", "LIST"]).unwrap();
@@ -61,15 +74,7 @@ fn threads_share_at_most_the_configured_connections_and_see_their_own_writes() {
             s.spawn(move || {
                 for i in 0..300 {
                     let uid = format!("t{t}-u{i}");
-                    assert_eq!(
-                        exec.call(|e| e.set_linked_pod("ns", &uid, "chat", t, -1))
-                            .unwrap(),
-                        None
-                    );
-                    assert_eq!(
-                        exec.call(|e| e.get_linked_pod("ns", &uid, "chat")).unwrap(),
-                        Some(t)
-                    );
+                    assert_eq!(link_and_read_back(exec, &uid, t), None);
                 }
             });
         }
@@ -175,15 +180,7 @@ fn a_script_flushed_from_the_server_runs_again_and_a_wrong_type_is_data() {
     let server = common::start_server();
     let exec = connect(&server, 1);
     server.command(&["SCRIPT", "FLUSH"]).unwrap();
-    assert_eq!(
-        exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 4, -1))
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
-        Some(4)
-    );
+    assert_eq!(link_and_read_back(&exec, "u1", 4), None);
     // A server error is an answer: the connection stays and serves on.
     let link = stateful_redis::KeySchema::Default.link_key("ns", "u2", "chat");
     server.command(&["HSET", &link, "f", "v"]).unwrap();
@@ -267,12 +264,7 @@ fn thread_connections_speak_tls_with_a_client_certificate() {
         .build()
         .unwrap();
     let exec = BlockingExecutor::connect(config).unwrap();
-    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 5, -1))
-        .unwrap();
-    assert_eq!(
-        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
-        Some(5)
-    );
+    assert_eq!(link_and_read_back(&exec, "u1", 5), None);
     // The shared connection and the thread connection, both over TLS.
     assert_eq!(named_clients(&redis.server), 2);
 }
@@ -402,19 +394,17 @@ fn a_signal_during_a_round_trip_is_no_failure() {
 #[test]
 fn thread_connections_authenticate_select_and_use_unix_sockets() {
     let server = LocalRedis::builder().password().start().unwrap();
-    let config = stateful_redis::Config::builder()
-        .url(format!("{}/3", server.url()))
-        .thread_connections(1)
-        .client_name("thread-io")
-        .build()
-        .unwrap();
-    let exec = BlockingExecutor::connect(config).unwrap();
-    exec.call(|e| e.set_linked_pod("ns", "u1", "chat", 6, -1))
-        .unwrap();
-    assert_eq!(
-        exec.call(|e| e.get_linked_pod("ns", "u1", "chat")).unwrap(),
-        Some(6)
-    );
+    let connect_to = |url: String| {
+        let config = stateful_redis::Config::builder()
+            .url(url)
+            .thread_connections(1)
+            .client_name("thread-io")
+            .build()
+            .unwrap();
+        BlockingExecutor::connect(config).unwrap()
+    };
+    let exec = connect_to(format!("{}/3", server.url()));
+    assert_eq!(link_and_read_back(&exec, "u1", 6), None);
     // Both connections, the thread connection too, in database 3.
     let list = server.command(&["CLIENT", "LIST"]).unwrap();
     let in_db3 = list
@@ -429,18 +419,7 @@ fn thread_connections_authenticate_select_and_use_unix_sockets() {
         .args(["--unixsocket".to_string(), socket.display().to_string()])
         .start()
         .unwrap();
-    let config = stateful_redis::Config::builder()
-        .url(format!("unix://{}", socket.display()))
-        .thread_connections(1)
-        .client_name("thread-io")
-        .build()
-        .unwrap();
-    let exec = BlockingExecutor::connect(config).unwrap();
-    exec.call(|e| e.set_linked_pod("ns", "u2", "chat", 7, -1))
-        .unwrap();
-    assert_eq!(
-        exec.call(|e| e.get_linked_pod("ns", "u2", "chat")).unwrap(),
-        Some(7)
-    );
+    let exec = connect_to(format!("unix://{}", socket.display()));
+    assert_eq!(link_and_read_back(&exec, "u2", 7), None);
     assert_eq!(named_clients(&unix), 2);
 }

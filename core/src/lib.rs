@@ -56,6 +56,7 @@ pub use executor::{Executor, PodLoad, PoolChange, RoutingPolicy, ScriptsReport, 
 pub use keys::KeySchema;
 pub use monitor::{AlertEvent, AlertOptions, MetricsSnapshot, Monitor, Suggestion};
 pub use operation::{Operation, OperationSpec, OPERATIONS};
+pub use thread_io::event_loop::{EventLoopConnection, Readiness};
 
 /// The library version (`Cargo.toml`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -282,6 +282,10 @@ impl ConfigBuilder {
         self.options.thread_connections = thread_connections;
         self
     }
+    pub fn event_loop_connection(mut self, on: bool) -> Self {
+        self.options.event_loop_connection = on;
+        self
+    }
     pub fn max_in_flight(mut self, max_in_flight: usize) -> Self {
         self.options.max_in_flight = max_in_flight;
         self

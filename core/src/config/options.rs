@@ -82,6 +82,13 @@ pub struct Options {
     /// it goes through the runtime as usual. 0 (the default): off. Standalone
     /// servers only (see `docs/performance.md`, "Calls on the caller's thread").
     pub thread_connections: usize,
+    /// One more connection, for the calls an event loop's thread makes
+    /// (Node's JS thread): their requests are written and their replies read
+    /// on that thread, with no hand-over to the runtime's thread. Calls go
+    /// through the shared connections while it is being re-opened. Default
+    /// false. Standalone TCP and Unix servers only (not TLS); no effect in
+    /// the blocking API (see `docs/performance.md`, "Calls on the event loop").
+    pub event_loop_connection: bool,
     /// Calls in flight at once; beyond that a call fails at once with `BUSY`.
     pub max_in_flight: usize,
     /// Retries of calls that are safe to repeat (see `docs/reliability.md`).
@@ -144,6 +151,7 @@ impl Default for Options {
             command_timeout_ms: 1_000,
             connections: 1,
             thread_connections: 0,
+            event_loop_connection: false,
             max_in_flight: 100_000,
             retry: RetryPolicy::default(),
             key_schema: KeySchemaName::Default,
@@ -177,6 +185,7 @@ impl fmt::Debug for Options {
             .field("command_timeout_ms", &self.command_timeout_ms)
             .field("connections", &self.connections)
             .field("thread_connections", &self.thread_connections)
+            .field("event_loop_connection", &self.event_loop_connection)
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
             .field("key_schema", &self.key_schema)

@@ -24,6 +24,7 @@ use crate::monitor::{Monitor, PoolProbe};
 use crate::operation::Operation;
 use crate::pool::Pool;
 use crate::scripts;
+use crate::thread_io::event_loop::EventLoopConnection;
 use crate::thread_io::{CallDeadline, ThreadConnections};
 
 mod monitor_ops;
@@ -44,10 +45,22 @@ const ALERT_TICK: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Executor {
     inner: Arc<Inner>,
-    /// This handle is driven on the caller's thread by the blocking facade
-    /// (`BlockingExecutor::call`), so its calls may use the thread
-    /// connections (`crate::thread_io`).
-    on_caller_thread: bool,
+    /// Where this handle's calls are polled, and so which connections they
+    /// may use besides the shared ones.
+    driven_by: DrivenBy,
+}
+
+/// Who polls a handle's calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DrivenBy {
+    /// Any task of any runtime: the shared connections only.
+    Runtime,
+    /// The blocking facade, on the caller's thread (`BlockingExecutor::call`):
+    /// the thread connections too (`crate::thread_io`).
+    CallerThread,
+    /// A binding's event loop, on its thread: the event-loop connection too
+    /// (`crate::thread_io::event_loop`).
+    EventLoop,
 }
 
 struct Inner {
@@ -56,6 +69,8 @@ struct Inner {
     pool: Pool,
     /// The option `thread_connections`; `None` when off or on a cluster.
     thread_connections: Option<ThreadConnections>,
+    /// The option `event_loop_connection`; `None` when off, on a cluster or TLS.
+    event_loop: Option<Arc<EventLoopConnection>>,
     in_flight: AtomicUsize,
     closed: AtomicBool,
     monitor: Arc<Monitor>,
@@ -163,13 +178,32 @@ impl Executor {
         };
         monitor.set_server(otel_server(&config));
         let thread_connections = ThreadConnections::new(&config).map_err(Error::from_redis)?;
+        let counts_reconnect = monitor.clone();
+        let event_loop = EventLoopConnection::open(
+            &config,
+            tokio::runtime::Handle::current(),
+            Box::new(move || counts_reconnect.reconnect()),
+        )
+        .await
+        .map_err(|e| {
+            let err = Error::from_redis(e);
+            Error::new(
+                ErrorCode::Connection,
+                format!(
+                    "cannot connect to {}: {}",
+                    config.server_label(),
+                    err.message()
+                ),
+            )
+        })?;
         let executor = Executor {
-            on_caller_thread: false,
+            driven_by: DrivenBy::Runtime,
             inner: Arc::new(Inner {
                 schema: config.key_schema(),
                 config,
                 pool: Pool::new(connections),
                 thread_connections,
+                event_loop,
                 in_flight: AtomicUsize::new(0),
                 closed: AtomicBool::new(false),
                 monitor,
@@ -278,15 +312,40 @@ impl Executor {
     pub(crate) fn on_caller_thread(&self) -> Executor {
         Executor {
             inner: self.inner.clone(),
-            on_caller_thread: true,
+            driven_by: DrivenBy::CallerThread,
         }
+    }
+
+    /// With the option `event_loop_connection`: a handle whose calls do
+    /// their I/O on the event-loop connection, and that connection, for a
+    /// binding whose event loop watches its socket. The handle's futures must
+    /// be polled on the loop's thread only, with the core's runtime entered
+    /// (their timers are the runtime's). `None` when the option is off, on a
+    /// cluster, or over TLS.
+    pub fn on_event_loop(&self) -> Option<(Executor, Arc<EventLoopConnection>)> {
+        let connection = self.inner.event_loop.clone()?;
+        let handle = Executor {
+            inner: self.inner.clone(),
+            driven_by: DrivenBy::EventLoop,
+        };
+        Some((handle, connection))
     }
 
     /// The thread connections, for a call on the caller's thread.
     #[inline]
     fn thread_connections(&self) -> Option<&ThreadConnections> {
-        if self.on_caller_thread {
+        if self.driven_by == DrivenBy::CallerThread {
             self.inner.thread_connections.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// The event-loop connection, for a call on the loop's thread.
+    #[inline]
+    fn event_loop_connection(&self) -> Option<&Arc<EventLoopConnection>> {
+        if self.driven_by == DrivenBy::EventLoop {
+            self.inner.event_loop.as_ref()
         } else {
             None
         }

@@ -45,6 +45,13 @@ pub(crate) trait Request: Sync {
         &self,
         connection: &mut dyn redis::ConnectionLike,
     ) -> redis::RedisResult<T>;
+
+    /// Appends the packed request for the event-loop connection, whose
+    /// reply is one value; false when it cannot go there.
+    fn write_packed(&self, out: &mut Vec<u8>) -> bool;
+
+    /// The result of a request sent by `write_packed`, from its reply.
+    fn from_reply<T: FromRedisValue>(reply: redis::Value) -> redis::RedisResult<T>;
 }
 
 impl Request for Cmd {
@@ -61,6 +68,15 @@ impl Request for Cmd {
     ) -> redis::RedisResult<T> {
         self.query(connection)
     }
+
+    fn write_packed(&self, out: &mut Vec<u8>) -> bool {
+        self.write_packed_command(out);
+        true
+    }
+
+    fn from_reply<T: FromRedisValue>(reply: redis::Value) -> redis::RedisResult<T> {
+        Ok(redis::from_redis_value(reply.extract_error()?)?)
+    }
 }
 
 impl Request for redis::Pipeline {
@@ -76,6 +92,16 @@ impl Request for redis::Pipeline {
         connection: &mut dyn redis::ConnectionLike,
     ) -> redis::RedisResult<T> {
         self.query(connection)
+    }
+
+    /// Pipelines (more than [`BATCH_CHUNK`] keys) go through the shared
+    /// connections: their replies are many values.
+    fn write_packed(&self, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    fn from_reply<T: FromRedisValue>(_reply: redis::Value) -> redis::RedisResult<T> {
+        unreachable!("a pipeline is never written to the event-loop connection")
     }
 }
 
@@ -101,7 +127,19 @@ impl Executor {
         let retry = self.inner.config.options.retry;
         let mut attempt = 1;
         loop {
-            let on_this_thread = self.thread_connections().and_then(|connections| {
+            let result = if let Some(reply) = self
+                .event_loop_connection()
+                .and_then(|connection| connection.submit(|out| request.write_packed(out)))
+            {
+                self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
+                match reply.await {
+                    Ok(reply) => reply.and_then(R::from_reply),
+                    // The connection was dropped with the call waiting.
+                    Err(_) => {
+                        Err(std::io::Error::from(std::io::ErrorKind::ConnectionAborted).into())
+                    }
+                }
+            } else if let Some(result) = self.thread_connections().and_then(|connections| {
                 connections.attempt(
                     |connection| {
                         self.inner.requests_sent[op.index()].fetch_add(1, Ordering::Relaxed);
@@ -109,10 +147,10 @@ impl Executor {
                     },
                     || self.inner.monitor.reconnect(),
                 )
-            });
-            let result = match on_this_thread {
-                Some(result) => result,
-                None => self.send_shared(op, request).await,
+            }) {
+                result
+            } else {
+                self.send_shared(op, request).await
             };
             match result {
                 Ok(value) => return Ok(value),

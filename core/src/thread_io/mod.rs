@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 
+pub mod event_loop;
 mod socket;
 use socket::Socket;
 
@@ -186,24 +187,12 @@ impl ThreadConnections {
     /// left, and gives it the client name.
     fn open_one(&self) -> redis::RedisResult<ThreadConnection> {
         let left = call_time_left(self.command_timeout)?;
-        let mut socket = Socket::open(&self.client, self.connect_timeout.min(left), self.nodelay)?;
-        if let Some(name) = &self.client_name {
-            socket.set_timeouts(call_time_left(self.command_timeout)?)?;
-            if let Err(e) = redis::cmd("CLIENT")
-                .arg("SETNAME")
-                .arg(name)
-                .exec(&mut socket)
-            {
-                if crate::connection::unanswered(&e) {
-                    return Err(e);
-                }
-                tracing::warn!(
-                    target: "stateful_redis::connection",
-                    error = %crate::error::scrub(&e.to_string()),
-                    "could not set the client name"
-                );
-            }
-        }
+        let mut socket = Socket::open_named(
+            &self.client,
+            self.connect_timeout.min(left),
+            self.nodelay,
+            self.client_name.as_deref(),
+        )?;
         socket.set_timeouts(self.command_timeout)?;
         Ok(ThreadConnection {
             socket,

@@ -62,6 +62,47 @@ impl Socket {
         Ok(Socket::Plain(plain))
     }
 
+    /// As [`Socket::open`], then gives the connection `client_name`
+    /// (`CLIENT SETNAME`, within `timeout` too). A refused name is logged,
+    /// not a failure; a name left unanswered is.
+    pub(super) fn open_named(
+        client: &redis::Client,
+        timeout: Duration,
+        nodelay: bool,
+        client_name: Option<&str>,
+    ) -> RedisResult<Socket> {
+        let mut socket = Socket::open(client, timeout, nodelay)?;
+        if let Some(name) = client_name {
+            if let Err(e) = redis::cmd("CLIENT")
+                .arg("SETNAME")
+                .arg(name)
+                .exec(&mut socket)
+            {
+                if crate::connection::unanswered(&e) {
+                    return Err(e);
+                }
+                tracing::warn!(
+                    target: "stateful_redis::connection",
+                    error = %crate::error::scrub(&e.to_string()),
+                    "could not set the client name"
+                );
+            }
+        }
+        Ok(socket)
+    }
+
+    /// The TCP or Unix stream, set non-blocking, for the event-loop
+    /// connection; `None` for TLS.
+    pub(super) fn into_nonblocking_stream(self) -> RedisResult<Option<Stream>> {
+        match self {
+            Socket::Plain(plain) => {
+                plain.stream.set_nonblocking()?;
+                Ok(Some(plain.stream))
+            }
+            Socket::Tls(_) => Ok(None),
+        }
+    }
+
     /// Sets the read and write timeouts of the socket.
     pub(super) fn set_timeouts(&mut self, timeout: Duration) -> RedisResult<()> {
         match self {
@@ -138,12 +179,19 @@ pub(super) struct Plain {
     open: bool,
 }
 
-enum Stream {
+pub(super) enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
 }
 
 impl Stream {
+    fn set_nonblocking(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nonblocking(true),
+            Stream::Unix(s) => s.set_nonblocking(true),
+        }
+    }
+
     fn set_timeouts(&self, timeout: Duration) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => {
@@ -212,26 +260,31 @@ impl Plain {
     }
 
     fn closed_by_server(&self) -> bool {
-        let fd = self.stream.as_raw_fd();
-        let mut byte = 0u8;
-        // SAFETY: a one-byte peek into a local buffer on a socket owned here.
-        let n = unsafe {
-            libc::recv(
-                fd,
-                (&mut byte as *mut u8).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        match n {
-            // Nothing to read: open and quiet, as an idle connection is.
-            -1 => !matches!(
-                io::Error::last_os_error().kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            ),
-            // 0: the server closed it; more: bytes no request asked for.
-            _ => true,
-        }
+        closed_by_server(self.stream.as_raw_fd())
+    }
+}
+
+/// Whether the server closed the socket `fd` (or sent what nobody asked
+/// for) while it was idle: one non-blocking `recv(MSG_PEEK)`.
+pub(super) fn closed_by_server(fd: RawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: a one-byte peek into a local buffer on a socket owned here.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match n {
+        // Nothing to read: open and quiet, as an idle connection is.
+        -1 => !matches!(
+            io::Error::last_os_error().kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ),
+        // 0: the server closed it; more: bytes no request asked for.
+        _ => true,
     }
 }
 

@@ -1,0 +1,239 @@
+//! The option `event_loop_connection`: calls polled on an event loop's thread
+//! that write and read on one non-blocking socket the loop watches
+//! (`thread_io/event_loop.rs`). The loop here is a plain `poll(2)` loop, the
+//! way a binding's loop (Node's libuv) drives the connection. Each test
+//! states what a caller depends on whichever connection served the call.
+
+mod common;
+
+use std::future::Future;
+use std::os::fd::RawFd;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use stateful_redis::{BlockingExecutor, ErrorCode, EventLoopConnection, Executor};
+use stateful_redis_testkit::LocalRedis;
+
+const NAME: &str = "event-loop";
+
+fn connect(
+    server: &LocalRedis,
+    timeout_ms: u64,
+) -> (BlockingExecutor, Executor, Arc<EventLoopConnection>) {
+    let config = common::config_for(server)
+        .event_loop_connection(true)
+        .command_timeout(Duration::from_millis(timeout_ms))
+        .client_name(NAME)
+        .build()
+        .unwrap();
+    let exec = BlockingExecutor::connect(config).unwrap();
+    let (handle, connection) = exec.executor().on_event_loop().expect("the option is on");
+    (exec, handle, connection)
+}
+
+/// Polls `future` on this thread as a binding's loop does: with the core's
+/// runtime entered, flushing before it waits, reading when the socket is
+/// readable, and closing sockets that failed once it stops watching them.
+fn drive<T>(connection: &EventLoopConnection, future: impl Future<Output = T>) -> T {
+    let runtime = stateful_redis::runtime::shared().unwrap();
+    let _entered = runtime.handle().enter();
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        connection.flush();
+        connection.release_retired();
+        let ready = connection.readiness();
+        let Some(fd) = ready.fd else {
+            // Re-opening, or the call waits on a shared connection or a timer.
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        };
+        let mut events = 0;
+        if ready.readable {
+            events |= libc::POLLIN;
+        }
+        if ready.writable {
+            events |= libc::POLLOUT;
+        }
+        let mut poll_fd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // Short waits: a call on a shared connection or a timer wakes nobody here.
+        unsafe { libc::poll(&mut poll_fd, 1, 2) };
+        if poll_fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+            connection.on_readable();
+        }
+    }
+}
+
+/// The local port of the event-loop connection's socket.
+fn local_port(fd: RawFd) -> u16 {
+    let mut address: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut address as *mut libc::sockaddr_in).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0);
+    u16::from_be(address.sin_port)
+}
+
+/// The `CLIENT LIST` line of the client whose address ends in `:port`.
+fn client_line(server: &LocalRedis, port: u16) -> Option<String> {
+    let list = server.command(&["CLIENT", "LIST"]).unwrap();
+    let needle = format!(":{port} ");
+    list.lines()
+        .find(|l| l.contains(&needle))
+        .map(str::to_string)
+}
+
+#[test]
+fn every_conformance_vector_holds_on_the_event_loop_connection() {
+    let server = common::start_server();
+    let (exec, handle, connection) = connect(&server, 1_000);
+    let runtime = stateful_redis::runtime::shared().unwrap();
+    let mut raw = runtime.block_on(common::raw_connection(&server));
+    let (files, steps) = drive(&connection, common::vectors::run_all(&handle, &mut raw));
+    assert!(files > 0 && steps > 0);
+    // The shared connection and the event-loop one, both named.
+    let list = server.command(&["CLIENT", "LIST"]).unwrap();
+    assert_eq!(list.matches(&format!(" name={NAME} ")).count(), 2);
+    // The vectors' commands went on the event-loop connection.
+    let line = client_line(&server, local_port(connection.readiness().fd.unwrap())).unwrap();
+    assert!(line.contains(&format!(" name={NAME} ")), "{line}");
+    assert!(
+        !line.contains(" cmd=client|setname "),
+        "no call went on it: {line}"
+    );
+    drop(exec);
+}
+
+#[test]
+fn a_thousand_calls_in_flight_each_get_their_own_answer() {
+    let server = common::start_server();
+    let (_exec, handle, connection) = connect(&server, 5_000);
+    let calls = (0..1_000).map(|i| {
+        let handle = handle.clone();
+        async move {
+            let uid = format!("u{i}");
+            let previous = handle.set_linked_pod("ns", &uid, "chat", i, -1).await?;
+            let read = handle.get_linked_pod("ns", &uid, "chat").await?;
+            Ok::<_, stateful_redis::Error>((previous, read))
+        }
+    });
+    let results = drive(&connection, futures_util::future::join_all(calls));
+    for (i, result) in results.into_iter().enumerate() {
+        assert_eq!(result.unwrap(), (None, Some(i as i64)), "call {i}");
+    }
+    // A batch read whose reply spans many reads of the socket.
+    let uids: Vec<String> = (0..1_000).map(|i| format!("u{i}")).collect();
+    let batch = drive(
+        &connection,
+        handle.batch_get_linked_pod("ns", &uids, "chat"),
+    )
+    .unwrap();
+    assert_eq!(batch.len(), 1_000);
+    for (i, uid) in uids.iter().enumerate() {
+        assert_eq!(batch[&(i as i64)], vec![uid.clone()], "uid {i}");
+    }
+}
+
+#[test]
+fn a_connection_killed_while_idle_loses_no_write_and_comes_back_named() {
+    let server = common::start_server();
+    let (exec, handle, connection) = connect(&server, 2_000);
+    assert_eq!(
+        drive(&connection, handle.set_linked_pod("ns", "u", "chat", 1, -1)).unwrap(),
+        None
+    );
+    let first = connection.readiness();
+    let port = local_port(first.fd.unwrap());
+    let reconnects = exec.executor().metrics().pool.reconnects;
+    server
+        .command(&["CLIENT", "KILL", "ADDR", &format!("127.0.0.1:{port}")])
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // The write is not sent on the dead socket: it answers, with the pod it replaced.
+    assert_eq!(
+        drive(&connection, handle.set_linked_pod("ns", "u", "chat", 2, -1)).unwrap(),
+        Some(1)
+    );
+    // The connection is re-opened on the runtime; calls go on it again.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert_eq!(
+            drive(&connection, handle.get_linked_pod("ns", "u", "chat")).unwrap(),
+            Some(2)
+        );
+        let now = connection.readiness();
+        if now.fd.is_some() && now.generation > first.generation + 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not re-opened: {now:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Its first reply counts as a reconnect.
+    assert_eq!(
+        drive(&connection, handle.get_linked_pod("ns", "u", "chat")).unwrap(),
+        Some(2)
+    );
+    assert_eq!(exec.executor().metrics().pool.reconnects, reconnects + 1);
+    let line = client_line(&server, local_port(connection.readiness().fd.unwrap())).unwrap();
+    assert!(line.contains(&format!(" name={NAME} ")), "{line}");
+}
+
+#[test]
+fn a_timed_out_call_leaves_its_reply_to_nobody_else() {
+    let server = common::start_server();
+    let (_exec, handle, connection) = connect(&server, 1_000);
+    assert_eq!(
+        drive(&connection, handle.set_linked_pod("ns", "u", "chat", 1, -1)).unwrap(),
+        None
+    );
+    let runtime = stateful_redis::runtime::shared().unwrap();
+    runtime.block_on(async {
+        let mut raw = common::raw_connection(&server).await;
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(2_500)
+            .arg("WRITE")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+    });
+    let started = Instant::now();
+    let held = drive(&connection, handle.set_linked_pod("ns", "u", "chat", 9, -1)).unwrap_err();
+    assert_eq!(held.code(), ErrorCode::Timeout, "{held}");
+    assert!(!held.retryable());
+    assert!(started.elapsed() < Duration::from_millis(2_400));
+    // Once the pause is over, each call reads its own answer, not the held
+    // write's reply.
+    std::thread::sleep(Duration::from_millis(2_600).saturating_sub(started.elapsed()));
+    let pod = drive(&connection, handle.get_linked_pod("ns", "u", "chat")).unwrap();
+    assert_eq!(pod, Some(9), "the held write ran once the pause ended");
+    assert_eq!(
+        drive(&connection, handle.set_linked_pod("ns", "u", "chat", 3, -1)).unwrap(),
+        Some(9)
+    );
+    assert_eq!(
+        drive(&connection, handle.get_linked_pod("ns", "u", "chat")).unwrap(),
+        Some(3)
+    );
+}
+
+#[test]
+fn the_option_is_off_by_default_and_off_on_the_handle_of_the_runtime() {
+    let server = common::start_server();
+    let exec = BlockingExecutor::connect(common::config_for(&server).build().unwrap()).unwrap();
+    assert!(exec.executor().on_event_loop().is_none());
+}

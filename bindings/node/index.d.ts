@@ -450,6 +450,15 @@ export interface ExecutorOptions {
    * blocks the event loop. Default 0.
    */
   threadConnections?: number
+  /**
+   * One more connection whose requests are written and replies read on
+   * the JS thread (watched by the event loop), with no hand-over to the
+   * core's thread: faster, most of all at one call in flight. While it is
+   * being re-opened after a loss, calls go through the shared connections.
+   * Standalone servers over TCP or Unix sockets (not TLS, not a cluster).
+   * Default false.
+   */
+  eventLoopConnection?: boolean
   /** Calls in flight at once; beyond that a call fails at once with `BUSY`. */
   maxInFlight?: number
   /** Retries of calls that are safe to repeat. */

@@ -15,6 +15,7 @@ use napi::Env;
 use napi_derive::napi;
 use stateful_redis::{Error as CoreError, Executor as CoreExecutor, Operation};
 
+use crate::event_loop::LoopSlot;
 use crate::args::{integer, optional_integer, policy, string, strings};
 use crate::options;
 use crate::promise::Completer;
@@ -58,6 +59,9 @@ fn by_pod<V>(map: BTreeMap<i64, V>) -> BTreeMap<String, V> {
 pub struct Executor {
     pub(crate) inner: Option<CoreExecutor>,
     pub(crate) completer: Arc<Completer>,
+    /// With the option `eventLoopConnection`: the calls' driver on the JS
+    /// thread (`event_loop.rs`), started at the first call.
+    pub(crate) event_loop: LoopSlot,
 }
 
 impl Executor {
@@ -79,9 +83,13 @@ impl Executor {
         let Some(exec) = &self.inner else {
             return Completer::rejected(env, &CoreError::closed().with_operation(op.name()));
         };
-        match convert() {
-            Ok(args) => self.completer.spawn(env, call(exec.clone(), args)),
-            Err(e) => Completer::rejected(env, &e.with_operation(op.name())),
+        let args = match convert() {
+            Ok(args) => args,
+            Err(e) => return Completer::rejected(env, &e.with_operation(op.name())),
+        };
+        match self.event_loop.get(env, exec, &self.completer)? {
+            Some(driver) => driver.spawn(env, call(driver.executor().clone(), args)),
+            None => self.completer.spawn(env, call(exec.clone(), args)),
         }
     }
 }
@@ -105,6 +113,7 @@ impl Executor {
             Ok(Executor {
                 inner: Some(inner),
                 completer: for_executor,
+                event_loop: LoopSlot::default(),
             })
         })
     }
@@ -117,6 +126,7 @@ impl Executor {
         // own clone of the core's executor. (The core's `close()` would also refuse
         // calls made before but not yet started on the runtime.)
         self.inner = None;
+        self.event_loop.close();
     }
 
     /// Whether `close()` was called.

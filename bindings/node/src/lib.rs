@@ -10,6 +10,7 @@
 pub mod args;
 mod callback;
 pub mod error;
+mod event_loop;
 pub mod executor;
 pub mod logging;
 pub mod monitor;

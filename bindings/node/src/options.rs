@@ -47,6 +47,13 @@ pub struct ExecutorOptions {
     /// round trips on the calling thread. No effect here: a Node call never
     /// blocks the event loop. Default 0.
     pub thread_connections: Option<u32>,
+    /// One more connection whose requests are written and replies read on
+    /// the JS thread (watched by the event loop), with no hand-over to the
+    /// core's thread: faster, most of all at one call in flight. While it is
+    /// being re-opened after a loss, calls go through the shared connections.
+    /// Standalone servers over TCP or Unix sockets (not TLS, not a cluster).
+    /// Default false.
+    pub event_loop_connection: Option<bool>,
     /// Calls in flight at once; beyond that a call fails at once with `BUSY`.
     pub max_in_flight: Option<u32>,
     /// Retries of calls that are safe to repeat.
@@ -172,6 +179,7 @@ mod tests {
             "command_timeout_ms",
             "connections",
             "thread_connections",
+            "event_loop_connection",
             "max_in_flight",
             "retry",
             "key_schema",

@@ -101,6 +101,15 @@ impl Shared {
         self.tsfn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Queues a call finished on the JS thread: whoever polled it settles
+    /// the queue before it returns (`Completer::settle_local`).
+    fn push_local(&self, done: Box<dyn Settle>) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(done);
+    }
+
     /// Queues finished calls; wakes the JS thread when the queue was empty.
     fn push(&self, done: impl IntoIterator<Item = Box<dyn Settle>>) {
         let was_empty = {
@@ -205,6 +214,37 @@ impl Completer {
         T: ToNapiValue + Send + 'static,
         F: Future<Output = Result<T, CoreError>> + Send + 'static,
     {
+        let (promise, call) = self.promised(env, call, false)?;
+        self.shared.calls.submit(call);
+        Ok(promise)
+    }
+
+    /// For a call polled on the JS thread (`event_loop.rs`): its promise, and
+    /// the call, which queues its result without waking the JS thread; the
+    /// driver that polls it then calls [`Completer::settle_local`].
+    pub(crate) fn local_call<'env, T, F>(
+        self: &Arc<Self>,
+        env: &'env Env,
+        call: F,
+    ) -> napi::Result<(PromiseRaw<'env, T>, Call)>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = Result<T, CoreError>> + Send + 'static,
+    {
+        self.promised(env, call, true)
+    }
+
+    /// A promise, and `call` wrapped to deliver its result to it.
+    fn promised<'env, T, F>(
+        self: &Arc<Self>,
+        env: &'env Env,
+        call: F,
+        local: bool,
+    ) -> napi::Result<(PromiseRaw<'env, T>, Call)>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = Result<T, CoreError>> + Send + 'static,
+    {
         let (deferred, promise) = create_promise(env)?;
         if self.shared.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
             // A call in flight keeps the process alive until its promise settles.
@@ -218,14 +258,30 @@ impl Completer {
         let guard = Guard {
             completer: self.clone(),
             deferred: Some(deferred),
+            local,
         };
         let call: Call = Box::pin(async move {
             let mut guard = guard;
             let result = call.await;
             guard.finish(result);
         });
-        self.shared.calls.submit(call);
-        Ok(PromiseRaw::new(env.raw(), promise))
+        Ok((PromiseRaw::new(env.raw(), promise), call))
+    }
+
+    /// Settles the calls finished on the JS thread (and any others queued).
+    /// Must run on the JS thread, inside a handle scope.
+    pub(crate) fn settle_local(&self, env: sys::napi_env) {
+        let queued = !self
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty();
+        if queued {
+            unsafe {
+                drain(env, ptr::null_mut(), Arc::as_ptr(&self.shared) as *mut c_void, ptr::null_mut());
+            }
+        }
     }
 }
 
@@ -252,13 +308,19 @@ impl Drop for Completer {
 struct Guard {
     completer: Arc<Completer>,
     deferred: Option<Deferred>,
+    /// Finishes on the JS thread (`Completer::local_call`).
+    local: bool,
 }
 
 impl Guard {
     fn finish<T: ToNapiValue + Send + 'static>(&mut self, result: Result<T, CoreError>) {
         if let Some(deferred) = self.deferred.take() {
             let done: Box<dyn Settle> = Box::new(Done { deferred, result });
-            self.completer.shared.push([done]);
+            if self.local {
+                self.completer.shared.push_local(done);
+            } else {
+                self.completer.shared.push([done]);
+            }
         }
     }
 }

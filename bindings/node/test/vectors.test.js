@@ -130,6 +130,26 @@ test('conformance vectors', async (t) => {
   assert.ok(codesSeen.has('DATA'))
 })
 
+// The same vectors with every call's I/O on the JS thread (option eventLoopConnection).
+test('conformance vectors on the event-loop connection', async (t) => {
+  const h = await harness({ eventLoopConnection: true, clientName: 'vectors-loop' })
+  t.after(() => h.close())
+  const codesSeen = new Set()
+  for (const file of files) {
+    await t.test(file, () => runVector(file, h.raw, h.exec, codesSeen))
+  }
+  assert.ok(codesSeen.has('INVALID_ARGUMENT'))
+  assert.ok(codesSeen.has('DATA'))
+  // Two named connections: the shared one and the event-loop one (opened
+  // after it: the higher id), which served the calls (its last command is
+  // not its CLIENT SETNAME).
+  const clients = (await h.raw.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(' name=vectors-loop '))
+  assert.equal(clients.length, 2, clients.join('\n'))
+  const id = (line) => Number(/^id=(\d+) /.exec(line)[1])
+  const loop = clients.reduce((a, b) => (id(a) > id(b) ? a : b))
+  assert.ok(!loop.includes(' cmd=client|setname '), loop)
+})
+
 // Cluster support lives in the core; this shows the options reach it from JS.
 test('conformance vectors on a Redis Cluster (3 masters, 3 replicas)', async (t) => {
   const cluster = await startCluster()

@@ -82,8 +82,8 @@ function groupByPod(uids, values) {
   return byPod
 }
 
-async function ours(url, pkg = null) {
-  const x = await (pkg || sr()).Executor.connect({ url, commandTimeoutMs: 5000 })
+async function ours(url, pkg = null, options = {}) {
+  const x = await (pkg || sr()).Executor.connect({ url, commandTimeoutMs: 5000, ...options })
   return {
     get: (u, svc) => x.getLinkedPod(NS, u, svc),
     set: (u, svc, pod, persist) => x.setLinkedPod(NS, u, svc, pod, persist),
@@ -282,6 +282,7 @@ async function main() {
   const redisVersion = (await raw.info('server')).match(/redis_version:(\S+)/)[1]
   const makers = {
     'stateful-redis': () => ours(`redis://127.0.0.1:${server.port}`),
+    'stateful-redis-loop': () => ours(`redis://127.0.0.1:${server.port}`, null, { eventLoopConnection: true }),
     ioredis: () => ioredis(server.port),
     glide: () => glide(server.port),
     baseline: () => ours(`redis://127.0.0.1:${server.port}`, baseline),
@@ -359,6 +360,8 @@ async function single() {
   const name = opt('client', 'stateful-redis')
   const makers = {
     'stateful-redis': () => ours(`redis://${host}:${port}`),
+    // The option eventLoopConnection: every call's I/O on the JS thread.
+    'stateful-redis-loop': () => ours(`redis://${host}:${port}`, null, { eventLoopConnection: true }),
     ioredis: () => ioredis(port, host),
     glide: () => glide(port, host),
   }

@@ -59,10 +59,22 @@ mod uv {
         pub(super) fn uv_handle_get_data(handle: *const c_void) -> *mut c_void;
         pub(super) fn uv_unref(handle: *mut c_void);
         pub(super) fn uv_close(handle: *mut c_void, on_closed: Option<Callback>);
-        pub(super) fn uv_poll_init_socket(uv_loop: *mut c_void, handle: *mut c_void, fd: c_int) -> c_int;
-        pub(super) fn uv_poll_start(handle: *mut c_void, events: c_int, on_ready: PollCallback) -> c_int;
+        pub(super) fn uv_poll_init_socket(
+            uv_loop: *mut c_void,
+            handle: *mut c_void,
+            fd: c_int,
+        ) -> c_int;
+        pub(super) fn uv_poll_start(
+            handle: *mut c_void,
+            events: c_int,
+            on_ready: PollCallback,
+        ) -> c_int;
         pub(super) fn uv_poll_stop(handle: *mut c_void) -> c_int;
-        pub(super) fn uv_async_init(uv_loop: *mut c_void, handle: *mut c_void, on_wake: Callback) -> c_int;
+        pub(super) fn uv_async_init(
+            uv_loop: *mut c_void,
+            handle: *mut c_void,
+            on_wake: Callback,
+        ) -> c_int;
         pub(super) fn uv_async_send(handle: *mut c_void) -> c_int;
         pub(super) fn uv_prepare_init(uv_loop: *mut c_void, handle: *mut c_void) -> c_int;
         pub(super) fn uv_prepare_start(handle: *mut c_void, on_prepare: Callback) -> c_int;
@@ -158,14 +170,24 @@ impl LoopDriver {
         unsafe {
             check(sys::napi_get_uv_event_loop(raw, &mut uv_loop))?;
             check(sys::napi_create_object(raw, &mut resource))?;
-            check(sys::napi_create_reference(raw, resource, 1, &mut resource_ref))?;
+            check(sys::napi_create_reference(
+                raw,
+                resource,
+                1,
+                &mut resource_ref,
+            ))?;
             check(sys::napi_create_string_utf8(
                 raw,
                 label.as_ptr().cast(),
                 label.len() as isize,
                 &mut name,
             ))?;
-            check(sys::napi_async_init(raw, resource, name, &mut async_context))?;
+            check(sys::napi_async_init(
+                raw,
+                resource,
+                name,
+                &mut async_context,
+            ))?;
         }
         let prepare = allocate(uv::PREPARE);
         let wake = allocate(uv::ASYNC);
@@ -245,9 +267,11 @@ impl LoopDriver {
         let done = {
             let _runtime = stateful_redis::runtime::shared().map(|rt| rt.handle().enter());
             // A panic ends only this call: its guard reports INTERNAL.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
-                .unwrap_or(Poll::Ready(()))
-                .is_ready()
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                future.as_mut().poll(&mut cx)
+            }))
+            .unwrap_or(Poll::Ready(()))
+            .is_ready()
         };
         if done {
             *slot = None;
@@ -259,7 +283,8 @@ impl LoopDriver {
     /// Polls every call woken since the last time.
     fn run_ready(&self) {
         loop {
-            let ready = std::mem::take(&mut *self.ready.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+            let ready =
+                std::mem::take(&mut *self.ready.tasks.lock().unwrap_or_else(|p| p.into_inner()));
             if ready.is_empty() {
                 return;
             }
@@ -279,8 +304,9 @@ impl LoopDriver {
             let mut resource = ptr::null_mut();
             sys::napi_get_reference_value(env, self.resource, &mut resource);
             let mut scope = ptr::null_mut();
-            let opened = sys::napi_open_callback_scope(env, resource, self.async_context, &mut scope)
-                == sys::Status::napi_ok;
+            let opened =
+                sys::napi_open_callback_scope(env, resource, self.async_context, &mut scope)
+                    == sys::Status::napi_ok;
             before();
             self.run_ready();
             self.completer.settle_local(env);
@@ -386,7 +412,13 @@ unsafe fn driver<'a>(handle: *mut c_void) -> Option<&'a LoopDriver> {
 
 unsafe extern "C" fn on_prepare(handle: *mut c_void) {
     if let Some(driver) = driver(handle) {
-        if !driver.ready.tasks.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+        if !driver
+            .ready
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
             driver.settle_in_scope(|| {});
         }
         driver.flush_and_watch();

@@ -15,8 +15,8 @@ use napi::Env;
 use napi_derive::napi;
 use stateful_redis::{Error as CoreError, Executor as CoreExecutor, Operation};
 
-use crate::event_loop::LoopSlot;
 use crate::args::{integer, optional_integer, policy, string, strings};
+use crate::event_loop::LoopSlot;
 use crate::options;
 use crate::promise::Completer;
 

@@ -279,7 +279,12 @@ impl Completer {
             .is_empty();
         if queued {
             unsafe {
-                drain(env, ptr::null_mut(), Arc::as_ptr(&self.shared) as *mut c_void, ptr::null_mut());
+                drain(
+                    env,
+                    ptr::null_mut(),
+                    Arc::as_ptr(&self.shared) as *mut c_void,
+                    ptr::null_mut(),
+                );
             }
         }
     }

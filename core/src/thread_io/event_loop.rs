@@ -300,6 +300,7 @@ impl EventLoopConnection {
     pub fn on_readable(&self) {
         let mut state = self.state();
         let state = &mut *state;
+        let mut drained = false;
         loop {
             let Some(stream) = state.stream.as_mut() else {
                 return;
@@ -307,6 +308,7 @@ impl EventLoopConnection {
             let mut would_block = false;
             let parsed = state.parser.parse_value(NonBlocking {
                 stream,
+                drained: &mut drained,
                 would_block: &mut would_block,
             });
             match parsed {
@@ -422,19 +424,32 @@ impl EventLoopConnection {
 
 /// The non-blocking socket as the parser reads it: resumed after a signal,
 /// and noting that it would block (no whole reply yet) apart from a failure.
+/// A read that filled less than the buffer emptied the socket: the next one
+/// of the same readiness would only say so (`EAGAIN`), so it is not made (one
+/// system call per reply saved at one call in flight). Bytes that arrive
+/// later make the socket readable again, and the loop calls back.
 struct NonBlocking<'a> {
     stream: &'a mut Stream,
+    drained: &'a mut bool,
     would_block: &'a mut bool,
 }
 
 impl Read for NonBlocking<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if *self.drained {
+            *self.would_block = true;
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         loop {
             match self.stream.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     *self.would_block = true;
                     return Err(e);
+                }
+                Ok(n) => {
+                    *self.drained = n > 0 && n < buf.len();
+                    return Ok(n);
                 }
                 other => return other,
             }

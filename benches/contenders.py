@@ -221,9 +221,9 @@ def contenders(py_builds: Optional[Dict[str, str]] = None) -> List[Contender]:
                       go_redis(c, "java"), schema="java"),
             Contender(f"node-{c}", "Node", c, "in flight", f"ioredis-{c}", ["cli", "npm", "addon"],
                       node("stateful-redis", c)),
-            # The option eventLoopConnection: the I/O on the JS thread.
-            Contender(f"node-{c}-loop", "Node", c, "in flight, eventLoopConnection", f"ioredis-{c}",
-                      ["cli", "npm", "addon"], node("stateful-redis-loop", c)),
+            # eventLoopConnection off (on by default): the I/O on the core's thread.
+            Contender(f"node-{c}-shared", "Node", c, "in flight, eventLoopConnection false", f"ioredis-{c}",
+                      ["cli", "npm", "addon"], node("stateful-redis-shared", c)),
             Contender(f"ioredis-{c}", "Node", c, "in flight", None, ["cli", "npm"], node("ioredis", c)),
             Contender(f"glide-node-{c}", "Node", c, "in flight", f"ioredis-{c}", ["cli", "npm"],
                       node("glide", c)),

@@ -282,7 +282,7 @@ async function main() {
   const redisVersion = (await raw.info('server')).match(/redis_version:(\S+)/)[1]
   const makers = {
     'stateful-redis': () => ours(`redis://127.0.0.1:${server.port}`),
-    'stateful-redis-loop': () => ours(`redis://127.0.0.1:${server.port}`, null, { eventLoopConnection: true }),
+    'stateful-redis-shared': () => ours(`redis://127.0.0.1:${server.port}`, null, { eventLoopConnection: false }),
     ioredis: () => ioredis(server.port),
     glide: () => glide(server.port),
     baseline: () => ours(`redis://127.0.0.1:${server.port}`, baseline),
@@ -360,8 +360,8 @@ async function single() {
   const name = opt('client', 'stateful-redis')
   const makers = {
     'stateful-redis': () => ours(`redis://${host}:${port}`),
-    // The option eventLoopConnection: every call's I/O on the JS thread.
-    'stateful-redis-loop': () => ours(`redis://${host}:${port}`, null, { eventLoopConnection: true }),
+    // eventLoopConnection off: every call's I/O on the core's thread.
+    'stateful-redis-shared': () => ours(`redis://${host}:${port}`, null, { eventLoopConnection: false }),
     ioredis: () => ioredis(port, host),
     glide: () => glide(port, host),
   }

@@ -456,7 +456,7 @@ export interface ExecutorOptions {
    * core's thread: faster, most of all at one call in flight. While it is
    * being re-opened after a loss, calls go through the shared connections.
    * Standalone servers over TCP or Unix sockets (not TLS, not a cluster).
-   * Default false.
+   * Default true.
    */
   eventLoopConnection?: boolean
   /** Calls in flight at once; beyond that a call fails at once with `BUSY`. */

@@ -222,6 +222,9 @@ impl LoopDriver {
             uv::uv_async_init(driver.uv_loop, wake, on_wake);
             uv::uv_handle_set_data(wake, Rc::as_ptr(&driver) as *mut c_void);
             uv::uv_unref(wake);
+            // A worker thread may end with calls in flight: its loop goes
+            // away with it, and so must the handles.
+            sys::napi_add_env_cleanup_hook(raw, Some(on_env_cleanup), Rc::as_ptr(&driver) as *mut c_void);
         }
         Ok(driver)
     }
@@ -383,7 +386,23 @@ impl LoopDriver {
     }
 
     fn teardown_if_done(&self) {
-        if !self.closing.get() || self.running.get() > 0 || self.torn_down.replace(true) {
+        if self.torn_down.get() || !self.closing.get() || self.running.get() > 0 {
+            return;
+        }
+        unsafe {
+            sys::napi_remove_env_cleanup_hook(
+                self.env,
+                Some(on_env_cleanup),
+                self as *const LoopDriver as *mut c_void,
+            );
+        }
+        self.teardown();
+    }
+
+    /// Closes the handles and the connection. Calls still in flight (only
+    /// when the environment ends) never settle: their promises go with it.
+    fn teardown(&self) {
+        if self.torn_down.replace(true) {
             return;
         }
         self.stop_watching();
@@ -423,6 +442,14 @@ unsafe extern "C" fn on_prepare(handle: *mut c_void) {
         }
         driver.flush_and_watch();
         driver.teardown_if_done();
+    }
+}
+
+/// The environment ends (a worker thread terminated, or the process exits).
+unsafe extern "C" fn on_env_cleanup(data: *mut c_void) {
+    if let Some(driver) = (data as *const LoopDriver).as_ref() {
+        driver.closing.set(true);
+        driver.teardown();
     }
 }
 

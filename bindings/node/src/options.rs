@@ -52,7 +52,7 @@ pub struct ExecutorOptions {
     /// core's thread: faster, most of all at one call in flight. While it is
     /// being re-opened after a loss, calls go through the shared connections.
     /// Standalone servers over TCP or Unix sockets (not TLS, not a cluster).
-    /// Default false.
+    /// Default true.
     pub event_loop_connection: Option<bool>,
     /// Calls in flight at once; beyond that a call fails at once with `BUSY`.
     pub max_in_flight: Option<u32>,
@@ -122,6 +122,11 @@ pub(crate) fn snake_case_keys(value: Value) -> Value {
     }
 }
 
+/// Node's default of `eventLoopConnection` (the core's is false: the blocking
+/// API has no event loop). On, a call's I/O stays on the JS thread, as a
+/// Node user expects of a Node client (see `docs/node.md`).
+const NODE_EVENT_LOOP_CONNECTION: bool = true;
+
 /// Checks the options object and builds the configuration.
 pub(crate) fn config(env: &Env, options: Option<&Unknown>) -> Result<Config, CoreError> {
     let options = match options {
@@ -138,10 +143,18 @@ pub(crate) fn config(env: &Env, options: Option<&Unknown>) -> Result<Config, Cor
             let json: Value = env
                 .from_js_value(unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) })
                 .map_err(|e| CoreError::config(format!("invalid options: {}", scrub(&e.reason))))?;
+            let mut json = snake_case_keys(json);
+            if let Value::Object(map) = &mut json {
+                map.entry("event_loop_connection")
+                    .or_insert(Value::Bool(NODE_EVENT_LOOP_CONNECTION));
+            }
             // The core's parser: its errors name the option, never the value given.
-            Options::from_json_value(&snake_case_keys(json))?
+            Options::from_json_value(&json)?
         }
-        _ => Options::default(),
+        _ => Options {
+            event_loop_connection: NODE_EVENT_LOOP_CONNECTION,
+            ..Options::default()
+        },
     };
     options.build()
 }

@@ -7,7 +7,7 @@ const { execFileSync } = require('node:child_process')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const v8 = require('node:v8')
 const vm = require('node:vm')
-const { harness, NS } = require('./helpers')
+const { harness, sr, NS } = require('./helpers')
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc')
@@ -49,7 +49,11 @@ test('load', async (t) => {
     // all of them are finished when the loop runs again: they must settle with
     // their own values and errors, and not all in one turn (setImmediate
     // callbacks run in between). No timing bound: a slow machine only spreads
-    // the settling over more turns.
+    // the settling over more turns. On the shared connection (the calls' I/O
+    // on the core's thread, which goes on while the JS thread is blocked);
+    // the event-loop connection writes nothing until the loop runs.
+    const x = await sr.Executor.connect({ url: h.server.url, commandTimeoutMs: 10_000, eventLoopConnection: false })
+    t.after(() => x.close())
     const n = 10_000
     await h.raw.set(`sf:{${NS}:lk:burst-bad}chat`, 'not-a-pod')
     const gets = () => Number(/cmdstat_get:calls=(\d+)/.exec(

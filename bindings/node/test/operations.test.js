@@ -244,10 +244,15 @@ test('error paths', async (t) => {
       if (clientName) assert.ok(!e.message.includes(clientName), e.message)
     }
     assert.ok((await names()).length <= before, 'nothing connected')
+    // Two shared connections and, by default, the event-loop connection.
     const c = await Executor.connect({ url: h.server.url, clientName: 'node-router', connections: 2 })
     await c.getLinkedPod(NS, 'cn', 'chat')
-    assert.equal((await names()).filter((n) => n === 'node-router').length, 2)
+    assert.equal((await names()).filter((n) => n === 'node-router').length, 3)
     c.close()
+    const shared = await Executor.connect({ url: h.server.url, clientName: 'node-shared', connections: 2, eventLoopConnection: false })
+    await shared.getLinkedPod(NS, 'cn', 'chat')
+    assert.equal((await names()).filter((n) => n === 'node-shared').length, 2)
+    shared.close()
   })
 
   await t.test('CONNECTION: nothing listening', async () => {

@@ -130,9 +130,27 @@ test('conformance vectors', async (t) => {
   assert.ok(codesSeen.has('DATA'))
 })
 
-// The same vectors with every call's I/O on the JS thread (option eventLoopConnection).
-test('conformance vectors on the event-loop connection', async (t) => {
-  const h = await harness({ eventLoopConnection: true, clientName: 'vectors-loop' })
+// The default runs every call's I/O on the JS thread (the event-loop
+// connection, checked here to have served the calls); the same vectors on the
+// shared connection, whose I/O is on the core's thread.
+test('the default executor serves the vectors on its event-loop connection', async (t) => {
+  const h = await harness({ clientName: 'vectors-loop' })
+  t.after(() => h.close())
+  const codesSeen = new Set()
+  for (const file of files) {
+    await t.test(file, () => runVector(file, h.raw, h.exec, codesSeen))
+  }
+  // Two named connections: the shared one and the event-loop one (opened
+  // after it: the higher id), whose last command is not its CLIENT SETNAME.
+  const clients = (await h.raw.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(' name=vectors-loop '))
+  assert.equal(clients.length, 2, clients.join('\n'))
+  const id = (line) => Number(/^id=(\d+) /.exec(line)[1])
+  const loop = clients.reduce((a, b) => (id(a) > id(b) ? a : b))
+  assert.ok(!loop.includes(' cmd=client|setname '), loop)
+})
+
+test('conformance vectors on the shared connection (eventLoopConnection: false)', async (t) => {
+  const h = await harness({ eventLoopConnection: false, clientName: 'vectors-shared' })
   t.after(() => h.close())
   const codesSeen = new Set()
   for (const file of files) {
@@ -140,14 +158,8 @@ test('conformance vectors on the event-loop connection', async (t) => {
   }
   assert.ok(codesSeen.has('INVALID_ARGUMENT'))
   assert.ok(codesSeen.has('DATA'))
-  // Two named connections: the shared one and the event-loop one (opened
-  // after it: the higher id), which served the calls (its last command is
-  // not its CLIENT SETNAME).
-  const clients = (await h.raw.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(' name=vectors-loop '))
-  assert.equal(clients.length, 2, clients.join('\n'))
-  const id = (line) => Number(/^id=(\d+) /.exec(line)[1])
-  const loop = clients.reduce((a, b) => (id(a) > id(b) ? a : b))
-  assert.ok(!loop.includes(' cmd=client|setname '), loop)
+  const clients = (await h.raw.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(' name=vectors-shared '))
+  assert.equal(clients.length, 1, clients.join('\n'))
 })
 
 // Cluster support lives in the core; this shows the options reach it from JS.

@@ -40,9 +40,13 @@ use stateful_redis::{Error as CoreError, EventLoopConnection, Executor as CoreEx
 use crate::error::check;
 use crate::promise::Completer;
 
-/// libuv, as Node exports it to addons (`uv.h`).
+/// libuv, as Node exports it to addons (`uv.h`). Resolved when the first
+/// driver starts (`dlsym`), as napi-rs resolves Node-API: the addon then
+/// links without Node (`cargo test`), and without the symbols the executor
+/// keeps to the shared connections.
 mod uv {
     use std::os::raw::{c_int, c_void};
+    use std::sync::OnceLock;
 
     pub(super) const ASYNC: c_int = 1;
     pub(super) const POLL: c_int = 8;
@@ -53,32 +57,63 @@ mod uv {
     pub(super) type PollCallback = unsafe extern "C" fn(*mut c_void, c_int, c_int);
     pub(super) type Callback = unsafe extern "C" fn(*mut c_void);
 
-    extern "C" {
-        pub(super) fn uv_handle_size(kind: c_int) -> usize;
-        pub(super) fn uv_handle_set_data(handle: *mut c_void, data: *mut c_void);
-        pub(super) fn uv_handle_get_data(handle: *const c_void) -> *mut c_void;
-        pub(super) fn uv_unref(handle: *mut c_void);
-        pub(super) fn uv_close(handle: *mut c_void, on_closed: Option<Callback>);
-        pub(super) fn uv_poll_init_socket(
-            uv_loop: *mut c_void,
-            handle: *mut c_void,
-            fd: c_int,
-        ) -> c_int;
-        pub(super) fn uv_poll_start(
-            handle: *mut c_void,
-            events: c_int,
-            on_ready: PollCallback,
-        ) -> c_int;
-        pub(super) fn uv_poll_stop(handle: *mut c_void) -> c_int;
-        pub(super) fn uv_async_init(
-            uv_loop: *mut c_void,
-            handle: *mut c_void,
-            on_wake: Callback,
-        ) -> c_int;
-        pub(super) fn uv_async_send(handle: *mut c_void) -> c_int;
-        pub(super) fn uv_prepare_init(uv_loop: *mut c_void, handle: *mut c_void) -> c_int;
-        pub(super) fn uv_prepare_start(handle: *mut c_void, on_prepare: Callback) -> c_int;
-        pub(super) fn uv_prepare_stop(handle: *mut c_void) -> c_int;
+    /// The libuv functions the driver calls.
+    pub(super) struct Uv {
+        pub(super) handle_size: unsafe extern "C" fn(c_int) -> usize,
+        pub(super) handle_set_data: unsafe extern "C" fn(*mut c_void, *mut c_void),
+        pub(super) handle_get_data: unsafe extern "C" fn(*const c_void) -> *mut c_void,
+        pub(super) unref: unsafe extern "C" fn(*mut c_void),
+        pub(super) close: unsafe extern "C" fn(*mut c_void, Option<Callback>),
+        pub(super) poll_init_socket: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
+        pub(super) poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCallback) -> c_int,
+        pub(super) poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+        pub(super) async_init: unsafe extern "C" fn(*mut c_void, *mut c_void, Callback) -> c_int,
+        pub(super) async_send: unsafe extern "C" fn(*mut c_void) -> c_int,
+        pub(super) prepare_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
+        pub(super) prepare_start: unsafe extern "C" fn(*mut c_void, Callback) -> c_int,
+        pub(super) prepare_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+    }
+
+    /// The functions, or `None` if the process has no libuv.
+    pub(super) fn get() -> Option<&'static Uv> {
+        static UV: OnceLock<Option<Uv>> = OnceLock::new();
+        UV.get_or_init(|| unsafe { resolve() }).as_ref()
+    }
+
+    /// The one already resolved (a driver exists, so `get` succeeded).
+    pub(super) fn uv() -> &'static Uv {
+        get().expect("libuv was resolved when the driver started")
+    }
+
+    unsafe fn resolve() -> Option<Uv> {
+        /// The function named `name` (a C string), typed as the field it fills.
+        unsafe fn symbol<F: Copy>(name: &str) -> Option<F> {
+            let address = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr().cast());
+            (!address.is_null()).then(|| {
+                assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+                std::mem::transmute_copy::<*mut c_void, F>(&address)
+            })
+        }
+        macro_rules! symbol {
+            ($name:literal) => {
+                symbol(concat!($name, "\0"))?
+            };
+        }
+        Some(Uv {
+            handle_size: symbol!("uv_handle_size"),
+            handle_set_data: symbol!("uv_handle_set_data"),
+            handle_get_data: symbol!("uv_handle_get_data"),
+            unref: symbol!("uv_unref"),
+            close: symbol!("uv_close"),
+            poll_init_socket: symbol!("uv_poll_init_socket"),
+            poll_start: symbol!("uv_poll_start"),
+            poll_stop: symbol!("uv_poll_stop"),
+            async_init: symbol!("uv_async_init"),
+            async_send: symbol!("uv_async_send"),
+            prepare_init: symbol!("uv_prepare_init"),
+            prepare_start: symbol!("uv_prepare_start"),
+            prepare_stop: symbol!("uv_prepare_stop"),
+        })
     }
 }
 
@@ -122,7 +157,7 @@ impl Wake for Task {
         if std::thread::current().id() != ready.js_thread {
             let wake = ready.wake.lock().unwrap_or_else(|p| p.into_inner());
             if !wake.0.is_null() {
-                unsafe { uv::uv_async_send(wake.0) };
+                unsafe { (uv::uv().async_send)(wake.0) };
             }
         }
     }
@@ -213,18 +248,22 @@ impl LoopDriver {
             resource: resource_ref,
         });
         unsafe {
-            uv::uv_prepare_init(driver.uv_loop, prepare);
+            (uv::uv().prepare_init)(driver.uv_loop, prepare);
             // The prepare handle owns one reference to the driver, given
             // back when it is closed (`teardown`).
-            uv::uv_handle_set_data(prepare, Rc::into_raw(driver.clone()) as *mut c_void);
-            uv::uv_prepare_start(prepare, on_prepare);
-            uv::uv_unref(prepare);
-            uv::uv_async_init(driver.uv_loop, wake, on_wake);
-            uv::uv_handle_set_data(wake, Rc::as_ptr(&driver) as *mut c_void);
-            uv::uv_unref(wake);
+            (uv::uv().handle_set_data)(prepare, Rc::into_raw(driver.clone()) as *mut c_void);
+            (uv::uv().prepare_start)(prepare, on_prepare);
+            (uv::uv().unref)(prepare);
+            (uv::uv().async_init)(driver.uv_loop, wake, on_wake);
+            (uv::uv().handle_set_data)(wake, Rc::as_ptr(&driver) as *mut c_void);
+            (uv::uv().unref)(wake);
             // A worker thread may end with calls in flight: its loop goes
             // away with it, and so must the handles.
-            sys::napi_add_env_cleanup_hook(raw, Some(on_env_cleanup), Rc::as_ptr(&driver) as *mut c_void);
+            sys::napi_add_env_cleanup_hook(
+                raw,
+                Some(on_env_cleanup),
+                Rc::as_ptr(&driver) as *mut c_void,
+            );
         }
         Ok(driver)
     }
@@ -336,9 +375,9 @@ impl LoopDriver {
             if let Some(fd) = ready.fd {
                 let poll = allocate(uv::POLL);
                 unsafe {
-                    if uv::uv_poll_init_socket(self.uv_loop, poll, fd) == 0 {
-                        uv::uv_handle_set_data(poll, self as *const LoopDriver as *mut c_void);
-                        uv::uv_unref(poll);
+                    if (uv::uv().poll_init_socket)(self.uv_loop, poll, fd) == 0 {
+                        (uv::uv().handle_set_data)(poll, self as *const LoopDriver as *mut c_void);
+                        (uv::uv().unref)(poll);
                         self.poll.set(poll);
                     } else {
                         free(poll);
@@ -359,9 +398,9 @@ impl LoopDriver {
         }
         unsafe {
             if events == 0 {
-                uv::uv_poll_stop(poll);
+                (uv::uv().poll_stop)(poll);
             } else {
-                uv::uv_poll_start(poll, events, on_poll);
+                (uv::uv().poll_start)(poll, events, on_poll);
             }
         }
         self.watched_events.set(events);
@@ -371,8 +410,8 @@ impl LoopDriver {
         let poll = self.poll.replace(ptr::null_mut());
         if !poll.is_null() {
             unsafe {
-                uv::uv_poll_stop(poll);
-                uv::uv_close(poll, Some(on_closed));
+                (uv::uv().poll_stop)(poll);
+                (uv::uv().close)(poll, Some(on_closed));
             }
         }
         self.watched_events.set(0);
@@ -413,19 +452,19 @@ impl LoopDriver {
             Handle(ptr::null_mut()),
         );
         unsafe {
-            uv::uv_close(wake.0, Some(on_closed));
+            (uv::uv().close)(wake.0, Some(on_closed));
             sys::napi_async_destroy(self.env, self.async_context);
             sys::napi_delete_reference(self.env, self.resource);
-            uv::uv_prepare_stop(self.prepare);
+            (uv::uv().prepare_stop)(self.prepare);
             // Gives back the prepare handle's reference to the driver.
-            uv::uv_close(self.prepare, Some(on_prepare_closed));
+            (uv::uv().close)(self.prepare, Some(on_prepare_closed));
         }
     }
 }
 
 /// Finds the driver of a handle.
 unsafe fn driver<'a>(handle: *mut c_void) -> Option<&'a LoopDriver> {
-    let data = uv::uv_handle_get_data(handle) as *const LoopDriver;
+    let data = (uv::uv().handle_get_data)(handle) as *const LoopDriver;
     data.as_ref()
 }
 
@@ -480,7 +519,7 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
 }
 
 unsafe extern "C" fn on_prepare_closed(handle: *mut c_void) {
-    let data = uv::uv_handle_get_data(handle) as *const LoopDriver;
+    let data = (uv::uv().handle_get_data)(handle) as *const LoopDriver;
     free(handle);
     if !data.is_null() {
         drop(Rc::from_raw(data));
@@ -493,7 +532,7 @@ unsafe extern "C" fn on_closed(handle: *mut c_void) {
 
 fn allocate(kind: c_int) -> *mut c_void {
     // SAFETY: zeroed memory of the size libuv gives for the handle type.
-    let handle = unsafe { libc::calloc(1, uv::uv_handle_size(kind)) };
+    let handle = unsafe { libc::calloc(1, (uv::uv().handle_size)(kind)) };
     assert!(!handle.is_null(), "out of memory");
     handle
 }
@@ -521,6 +560,9 @@ impl LoopSlot {
     ) -> napi::Result<Option<Rc<LoopDriver>>> {
         if let Some(driver) = self.0.borrow().as_ref() {
             return Ok(Some(driver.clone()));
+        }
+        if uv::get().is_none() {
+            return Ok(None);
         }
         let Some((handle, connection)) = executor.on_event_loop() else {
             return Ok(None);

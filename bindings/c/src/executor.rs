@@ -71,7 +71,10 @@ pub unsafe extern "C" fn sr_executor_new(
     ffi_guard(|| {
         let out = Out::new("out_executor", out_executor)?;
         let json = arg_str("config_json", config_json)?;
-        let config = Options::from_json(json)?.build()?;
+        let mut options = Options::from_json(json)?;
+        // The blocking API has no event loop: accepted, and nothing opened for it.
+        options.event_loop_connection = false;
+        let config = options.build()?;
         let blocking = BlockingExecutor::connect(config)?;
         out.write(Box::into_raw(Box::new(SrExecutor { blocking })));
         Ok(())

@@ -16,7 +16,11 @@ pub fn config_from_kwargs(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Config
         None => Value::Object(Map::new()),
     };
     // The core's parser: its errors name the option, never the value given.
-    Options::from_json_value(&value).py()?.build().py()
+    let mut options = Options::from_json_value(&value).py()?;
+    // No event loop drives an event-loop connection here (asyncio's calls go
+    // through the core's runtime): accepted, and nothing opened for it.
+    options.event_loop_connection = false;
+    options.build().py()
 }
 
 /// A Python value (None, bool, int, float, str, list/tuple, dict with str keys) as

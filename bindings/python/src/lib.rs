@@ -7,6 +7,11 @@
 //! The public package `stateful_redis` (in `python/`)
 //! re-exports these and adds the exception classes and the type stubs.
 
+/// mimalloc for the extension's Rust allocations (each call allocates its
+/// future, request and reply values): see docs/dependencies.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[macro_use]
 pub mod operations;
 

@@ -237,3 +237,79 @@ fn the_option_is_off_by_default_and_off_on_the_handle_of_the_runtime() {
     let exec = BlockingExecutor::connect(common::config_for(&server).build().unwrap()).unwrap();
     assert!(exec.executor().on_event_loop().is_none());
 }
+
+#[test]
+fn noscript_reloads_and_a_wrong_type_is_data_on_the_event_loop_connection() {
+    let server = common::start_server();
+    let (exec, handle, connection) = connect(&server, 2_000);
+    assert_eq!(
+        drive(&connection, handle.set_linked_pod("ns", "u", "chat", 1, -1)).unwrap(),
+        None
+    );
+    server.command(&["SCRIPT", "FLUSH"]).unwrap();
+    // EVALSHA answers NOSCRIPT; the script runs once by EVAL, on this connection.
+    assert_eq!(
+        drive(&connection, handle.set_linked_pod("ns", "u", "chat", 2, -1)).unwrap(),
+        Some(1)
+    );
+    assert_eq!(exec.executor().metrics().scripts.noscript_reloads, 1);
+    // A key of the wrong type is DATA, and the connection keeps serving.
+    server.command(&["DEL", "sf:{ns:lk:w}chat"]).unwrap();
+    server
+        .command(&["HSET", "sf:{ns:lk:w}chat", "f", "v"])
+        .unwrap();
+    let wrong = drive(&connection, handle.get_linked_pod("ns", "w", "chat")).unwrap_err();
+    assert_eq!(wrong.code(), ErrorCode::Data, "{wrong}");
+    let generation = connection.readiness().generation;
+    assert_eq!(
+        drive(&connection, handle.get_linked_pod("ns", "u", "chat")).unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        connection.readiness().generation,
+        generation,
+        "the same socket"
+    );
+}
+
+#[test]
+fn a_connection_stalled_behind_a_held_request_is_replaced_by_the_next_call() {
+    let server = common::start_server();
+    let (_exec, handle, connection) = connect(&server, 500);
+    assert_eq!(
+        drive(&connection, handle.set_linked_pod("ns", "u", "chat", 1, -1)).unwrap(),
+        None
+    );
+    let runtime = stateful_redis::runtime::shared().unwrap();
+    runtime.block_on(async {
+        let mut raw = common::raw_connection(&server).await;
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(3_000)
+            .arg("WRITE")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+    });
+    let held = drive(&connection, handle.set_linked_pod("ns", "u", "chat", 9, -1)).unwrap_err();
+    assert_eq!(held.code(), ErrorCode::Timeout, "{held}");
+    let generation = connection.readiness().generation;
+    // Past the command timeout of the held write, measured from when it was
+    // queued (a little after its call started).
+    std::thread::sleep(Duration::from_millis(100));
+    // A read is not held by the pause, but on the same connection it would
+    // wait behind the held write until the pause ends. The oldest request has
+    // waited longer than the command timeout: the connection is replaced and
+    // the read answers at once, through the shared connection.
+    let started = Instant::now();
+    assert_eq!(
+        drive(&connection, handle.get_linked_pod("ns", "u", "chat")).unwrap(),
+        Some(1)
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(connection.readiness().generation > generation, "replaced");
+}

@@ -117,6 +117,9 @@ mod uv {
     }
 }
 
+/// Passes over the woken calls in one callback (see `LoopDriver::run_ready`).
+const READY_PASSES: usize = 16;
+
 /// A call whose future is polled on the JS thread.
 struct Task {
     future: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
@@ -323,8 +326,11 @@ impl LoopDriver {
     }
 
     /// Polls every call woken since the last time.
+    /// Calls woken while polling are polled in the same callback, up to
+    /// [`READY_PASSES`] passes; the rest on the next turn (through the async
+    /// handle), so that a call that keeps waking itself cannot hold the loop.
     fn run_ready(&self) {
-        loop {
+        for _ in 0..READY_PASSES {
             let ready =
                 std::mem::take(&mut *self.ready.tasks.lock().unwrap_or_else(|p| p.into_inner()));
             if ready.is_empty() {
@@ -333,6 +339,10 @@ impl LoopDriver {
             for task in ready {
                 self.poll_task(&task);
             }
+        }
+        let wake = self.ready.wake.lock().unwrap_or_else(|p| p.into_inner());
+        if !wake.0.is_null() {
+            unsafe { (uv::uv().async_send)(wake.0) };
         }
     }
 

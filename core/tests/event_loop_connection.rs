@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use common::tls::{TestPki, TlsRedis};
 use stateful_redis::{BlockingExecutor, ErrorCode, EventLoopConnection, Executor};
 use stateful_redis_testkit::LocalRedis;
 
@@ -232,6 +233,28 @@ fn a_timed_out_call_leaves_its_reply_to_nobody_else() {
 }
 
 #[test]
+fn over_tls_the_option_opens_nothing_and_calls_use_the_shared_connection() {
+    let pki = TestPki::new();
+    let redis = TlsRedis::start(&pki, "no");
+    let config = common::config_for(&redis.server)
+        .url(redis.tls_url())
+        .tls_ca_file(pki.path("ca.crt"))
+        .event_loop_connection(true)
+        .client_name(NAME)
+        .build()
+        .unwrap();
+    let exec = BlockingExecutor::connect(config).unwrap();
+    assert!(exec.executor().on_event_loop().is_none());
+    assert_eq!(
+        exec.call(|e| e.set_linked_pod("ns", "u", "chat", 4, -1))
+            .unwrap(),
+        None
+    );
+    let list = redis.server.command(&["CLIENT", "LIST"]).unwrap();
+    assert_eq!(list.matches(&format!(" name={NAME} ")).count(), 1, "{list}");
+}
+
+#[test]
 fn the_option_is_off_by_default_and_off_on_the_handle_of_the_runtime() {
     let server = common::start_server();
     let exec = BlockingExecutor::connect(common::config_for(&server).build().unwrap()).unwrap();
@@ -312,4 +335,69 @@ fn a_connection_stalled_behind_a_held_request_is_replaced_by_the_next_call() {
         started.elapsed()
     );
     assert!(connection.readiness().generation > generation, "replaced");
+}
+
+/// A password (`AUTH`), a database (`SELECT`) and a Unix socket: the
+/// event-loop connection authenticates and selects as the shared one does.
+#[test]
+fn the_event_loop_connection_authenticates_selects_and_uses_unix_sockets() {
+    let server = LocalRedis::builder().password().start().unwrap();
+    let connect_to = |url: String| {
+        let config = stateful_redis::Config::builder()
+            .url(url)
+            .event_loop_connection(true)
+            .client_name(NAME)
+            .build()
+            .unwrap();
+        let exec = BlockingExecutor::connect(config).unwrap();
+        let (handle, connection) = exec.executor().on_event_loop().expect("the option is on");
+        (exec, handle, connection)
+    };
+    let (exec, handle, connection) = connect_to(format!("{}/3", server.url()));
+    assert_eq!(
+        drive(
+            &connection,
+            handle.set_linked_pod("ns", "u1", "chat", 6, -1)
+        )
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        drive(&connection, handle.get_linked_pod("ns", "u1", "chat")).unwrap(),
+        Some(6)
+    );
+    // Both connections in database 3; the event-loop one served the calls.
+    let list = server.command(&["CLIENT", "LIST"]).unwrap();
+    let in_db3: Vec<&str> = list
+        .lines()
+        .filter(|l| l.contains(&format!(" name={NAME} ")) && l.contains(" db=3 "))
+        .collect();
+    assert_eq!(in_db3.len(), 2, "{list}");
+    let line = client_line(&server, local_port(connection.readiness().fd.unwrap())).unwrap();
+    assert!(
+        line.contains(" db=3 ") && line.contains(" cmd=get "),
+        "{line}"
+    );
+    drop((exec, handle, connection));
+
+    let socket = server.dir().join("redis.sock");
+    let unix = LocalRedis::builder()
+        .args(["--unixsocket".to_string(), socket.display().to_string()])
+        .start()
+        .unwrap();
+    let (_exec, handle, connection) = connect_to(format!("unix://{}", socket.display()));
+    assert_eq!(
+        drive(
+            &connection,
+            handle.set_linked_pod("ns", "u2", "chat", 7, -1)
+        )
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        drive(&connection, handle.get_linked_pod("ns", "u2", "chat")).unwrap(),
+        Some(7)
+    );
+    let list = unix.command(&["CLIENT", "LIST"]).unwrap();
+    assert_eq!(list.matches(&format!(" name={NAME} ")).count(), 2, "{list}");
 }

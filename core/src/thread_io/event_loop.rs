@@ -123,7 +123,11 @@ impl EventLoopConnection {
         runtime: tokio::runtime::Handle,
         reconnected: Box<dyn Fn() + Send + Sync>,
     ) -> RedisResult<Option<Arc<EventLoopConnection>>> {
-        if !config.options.event_loop_connection || config.is_cluster() {
+        let plain = matches!(
+            config.connection_info.addr(),
+            redis::ConnectionAddr::Tcp(..) | redis::ConnectionAddr::Unix(..)
+        );
+        if !config.options.event_loop_connection || config.is_cluster() || !plain {
             return Ok(None);
         }
         let connection = EventLoopConnection {
@@ -159,10 +163,6 @@ impl EventLoopConnection {
             .await
             .map_err(|e| io::Error::other(format!("the connect task failed: {e}")))??;
         let Some(stream) = stream else {
-            tracing::debug!(
-                target: "stateful_redis::connection",
-                "event_loop_connection is not used over TLS"
-            );
             return Ok(None);
         };
         connection.install(stream);

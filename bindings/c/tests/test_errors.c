@@ -137,6 +137,22 @@ static void test_thread_connections(void) {
     redisFree(raw);
 }
 
+/* event_loop_connection (Node's option): the blocking API has no event loop,
+ * so it is accepted and opens nothing beside the shared connection. */
+static void test_event_loop_connection_opens_nothing(void) {
+    char name[64], json[256];
+    int64_t pod = 0;
+    redisContext *raw = t_redis();
+    snprintf(name, sizeof name, "c-el-%ld", (long)getpid());
+    snprintf(json, sizeof json, "\"client_name\": \"%s\", \"event_loop_connection\": true", name);
+    SrExecutor *ex = t_executor(json);
+    CHECK_OK(sr_get_linked_pod(ex, "c:el", "u1", "chat", &pod));
+    CHECK_EQ_INT(pod, SR_NO_POD);
+    CHECK_EQ_INT(clients_named(raw, name), 1);
+    sr_executor_free(ex);
+    redisFree(raw);
+}
+
 static int closed_port(void) {
     /* a port nobody listens on: let the kernel pick a free one, then close it */
     struct sockaddr_in addr;
@@ -437,6 +453,7 @@ int main(void) {
     RUN(test_config_errors);
     RUN(test_client_name);
     RUN(test_thread_connections);
+    RUN(test_event_loop_connection_opens_nothing);
     RUN(test_connection_refused);
     RUN(test_wrong_password_is_auth);
     RUN(test_null_pointers);

@@ -225,6 +225,22 @@ def test_client_name_shows_in_client_list(url: str, raw: Any) -> None:
     asyncio.run(main())
 
 
+def test_event_loop_connection_is_accepted_and_opens_nothing(url: str, raw: Any) -> None:
+    """Node's option: no event loop drives such a connection here, so both
+    classes accept it and open only their shared connections."""
+    with stateful_redis.Executor(url=url, client_name="py-el", event_loop_connection=True) as ex:
+        assert ex.get_linked_pod(NS, "el", "chat") is None
+        assert _other_client_names(raw).count("py-el") == 1
+
+    async def main() -> None:
+        ax = await stateful_redis.AsyncExecutor.connect(url=url, client_name="py-el-async", event_loop_connection=True)
+        assert await ax.get_linked_pod(NS, "el", "chat") is None
+        assert _other_client_names(raw).count("py-el-async") == 1
+        ax.close()
+
+    asyncio.run(main())
+
+
 @pytest.mark.parametrize("name", ["two words", "line\nbreak", "", "x" * 129])
 def test_a_bad_client_name_connects_nothing(url: str, raw: Any, name: str) -> None:
     before = len(_other_client_names(raw))

@@ -201,17 +201,9 @@ fn a_timed_out_call_leaves_its_reply_to_nobody_else() {
         drive(&connection, handle.set_linked_pod("ns", "u", "chat", 1, -1)).unwrap(),
         None
     );
-    let runtime = stateful_redis::runtime::shared().unwrap();
-    runtime.block_on(async {
-        let mut raw = common::raw_connection(&server).await;
-        let _: () = redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(2_500)
-            .arg("WRITE")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
-    });
+    server
+        .command(&["CLIENT", "PAUSE", "2500", "WRITE"])
+        .unwrap();
     let started = Instant::now();
     let held = drive(&connection, handle.set_linked_pod("ns", "u", "chat", 9, -1)).unwrap_err();
     assert_eq!(held.code(), ErrorCode::Timeout, "{held}");
@@ -303,17 +295,9 @@ fn a_connection_stalled_behind_a_held_request_is_replaced_by_the_next_call() {
         drive(&connection, handle.set_linked_pod("ns", "u", "chat", 1, -1)).unwrap(),
         None
     );
-    let runtime = stateful_redis::runtime::shared().unwrap();
-    runtime.block_on(async {
-        let mut raw = common::raw_connection(&server).await;
-        let _: () = redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(3_000)
-            .arg("WRITE")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
-    });
+    server
+        .command(&["CLIENT", "PAUSE", "3000", "WRITE"])
+        .unwrap();
     let held = drive(&connection, handle.set_linked_pod("ns", "u", "chat", 9, -1)).unwrap_err();
     assert_eq!(held.code(), ErrorCode::Timeout, "{held}");
     let generation = connection.readiness().generation;

@@ -118,28 +118,24 @@ async function runVector(file, raw, exec, codesSeen) {
   }
 }
 
-test('conformance vectors', async (t) => {
-  const h = await harness()
-  t.after(() => h.close())
+/** Runs every vector file as a subtest of `t`; returns the error codes seen. */
+async function runAll(t, h) {
   const codesSeen = new Set()
   for (const file of files) {
     await t.test(file, () => runVector(file, h.raw, h.exec, codesSeen))
   }
+  return codesSeen
+}
+
+// With the default options every call's I/O runs on the JS thread: the
+// event-loop connection, checked here to have served the calls.
+test('conformance vectors', async (t) => {
+  const h = await harness({ clientName: 'vectors-loop' })
+  t.after(() => h.close())
+  const codesSeen = await runAll(t, h)
   // Every code reachable without faults appears in the vectors.
   assert.ok(codesSeen.has('INVALID_ARGUMENT'))
   assert.ok(codesSeen.has('DATA'))
-})
-
-// The default runs every call's I/O on the JS thread (the event-loop
-// connection, checked here to have served the calls); the same vectors on the
-// shared connection, whose I/O is on the core's thread.
-test('the default executor serves the vectors on its event-loop connection', async (t) => {
-  const h = await harness({ clientName: 'vectors-loop' })
-  t.after(() => h.close())
-  const codesSeen = new Set()
-  for (const file of files) {
-    await t.test(file, () => runVector(file, h.raw, h.exec, codesSeen))
-  }
   // Two named connections: the shared one and the event-loop one (opened
   // after it: the higher id), whose last command is not its CLIENT SETNAME.
   const clients = (await h.raw.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(' name=vectors-loop '))
@@ -149,13 +145,11 @@ test('the default executor serves the vectors on its event-loop connection', asy
   assert.ok(!loop.includes(' cmd=client|setname '), loop)
 })
 
+// The same vectors on the shared connection, whose I/O is on the core's thread.
 test('conformance vectors on the shared connection (eventLoopConnection: false)', async (t) => {
   const h = await harness({ eventLoopConnection: false, clientName: 'vectors-shared' })
   t.after(() => h.close())
-  const codesSeen = new Set()
-  for (const file of files) {
-    await t.test(file, () => runVector(file, h.raw, h.exec, codesSeen))
-  }
+  const codesSeen = await runAll(t, h)
   assert.ok(codesSeen.has('INVALID_ARGUMENT'))
   assert.ok(codesSeen.has('DATA'))
   const clients = (await h.raw.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(' name=vectors-shared '))

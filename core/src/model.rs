@@ -3,6 +3,8 @@
 //! holds into them (pod ids, links, load records). Anything read that does not
 //! parse is left out or is `DATA`, never misread (`docs/decisions.md`).
 
+use redis::{FromRedisValue, ParsingError, Value};
+
 use crate::error::{Error, Result};
 use crate::validate::MAX_POD;
 
@@ -83,26 +85,42 @@ pub fn parse_pod_id(text: &str) -> Option<i64> {
 
 /// A link value read from `key`: a pod id, or `DATA` naming the key.
 #[inline]
-pub(crate) fn parse_pod(key: &str, value: Option<String>) -> Result<Option<i64>> {
-    parse_pod_keyed(value, || key.to_string())
-}
-
-/// As [`parse_pod`], the key's name made only for the error (a batch read
-/// keeps no key strings).
-#[inline]
-pub(crate) fn parse_pod_keyed(
-    value: Option<String>,
-    key: impl FnOnce() -> String,
-) -> Result<Option<i64>> {
+pub(crate) fn parse_pod(key: &str, value: Option<StoredLink>) -> Result<Option<i64>> {
     match value {
         None => Ok(None),
-        Some(text) => match parse_pod_id(&text) {
-            Some(pod) => Ok(Some(pod)),
-            None => Err(Error::data(format!(
-                "key {} holds a link that is not a pod id",
-                key()
-            ))),
-        },
+        Some(StoredLink::Pod(pod)) => Ok(Some(pod)),
+        Some(StoredLink::NotAPod) => Err(not_a_pod(key)),
+    }
+}
+
+/// The `DATA` error of a link value that is not a pod id.
+#[cold]
+pub(crate) fn not_a_pod(key: &str) -> Error {
+    Error::data(format!("key {key} holds a link that is not a pod id"))
+}
+
+/// A link value as a read receives it, parsed straight from the reply (no
+/// string made for it): a pod id, or a value that is not one, which the
+/// caller reports as `DATA` naming its key ([`parse_pod`], [`not_a_pod`]). The same rules as
+/// [`parse_pod_id`]; bytes that are not UTF-8 are not a pod id either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoredLink {
+    Pod(i64),
+    NotAPod,
+}
+
+impl FromRedisValue for StoredLink {
+    fn from_redis_value_ref(value: &Value) -> std::result::Result<Self, ParsingError> {
+        let pod = match value {
+            Value::BulkString(bytes) => std::str::from_utf8(bytes).ok().and_then(parse_pod_id),
+            // Not what MGET answers; read as the string it converts to.
+            other => parse_pod_id(&String::from_redis_value_ref(other)?),
+        };
+        Ok(pod.map_or(StoredLink::NotAPod, StoredLink::Pod))
+    }
+
+    fn from_redis_value(value: Value) -> std::result::Result<Self, ParsingError> {
+        Self::from_redis_value_ref(&value)
     }
 }
 

@@ -377,3 +377,62 @@ async fn a_batch_past_one_mget_reads_every_uid_and_names_a_bad_key() {
     );
     assert_eq!(h.dump().await, before, "a read writes nothing");
 }
+
+/// A link holding bytes that are not UTF-8 (written by another program) is
+/// `DATA` naming its key for every operation that reads it, single or batch,
+/// and the writes that find it write nothing. Before the link reads were
+/// parsed from the reply's bytes, the single reads failed with the string
+/// conversion's own message, which named no key.
+#[tokio::test]
+async fn a_link_that_is_not_utf8_is_data_naming_its_key() {
+    let mut h = populated().await;
+    let key = format!("sf:{{{NS}:lk:u9}}chat");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(&b"7\xff\xfe"[..])
+        .query_async(&mut h.raw)
+        .await
+        .unwrap();
+    let before = h.dump().await;
+    let e = h.exec.clone();
+    let uids = ["u1", "u9"];
+    let cases: Vec<(&str, stateful_redis::Result<()>)> = vec![
+        ("get", e.get_linked_pod(NS, "u9", "chat").await.map(drop)),
+        (
+            "get if persist",
+            e.get_linked_pod_if_persist(NS, "u9", "chat")
+                .await
+                .map(drop),
+        ),
+        (
+            "batch",
+            e.batch_get_linked_pod(NS, &uids, "chat").await.map(drop),
+        ),
+        (
+            "set",
+            e.set_linked_pod(NS, "u9", "chat", 1, -1).await.map(drop),
+        ),
+        (
+            "set if absent",
+            e.set_linked_pod_if_absent(NS, "u9", "chat", 1, -1)
+                .await
+                .map(drop),
+        ),
+        (
+            "try set",
+            e.try_set_linked_pod(NS, "u9", "chat", 1, -1)
+                .await
+                .map(drop),
+        ),
+    ];
+    for (name, result) in cases {
+        let err = result.expect_err(name);
+        assert_eq!(err.code(), ErrorCode::Data, "{name}: {err}");
+        assert!(
+            err.message().contains(&format!("key {key}")),
+            "{name}: {:?} does not name {key}",
+            err.message()
+        );
+    }
+    assert_eq!(h.dump().await, before, "nothing written");
+}

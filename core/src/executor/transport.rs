@@ -260,13 +260,13 @@ impl Executor {
     /// batch of 100 used to make 100 key strings and a pipeline per call
     /// (issue 14). On a cluster the keys are made and split by slot as
     /// [`Executor::mget`] does.
-    pub(crate) async fn mget_keys(
+    pub(crate) async fn mget_keys<V: FromRedisValue + 'static>(
         &self,
         op: Operation,
         count: usize,
         key_len: usize,
         key: impl Fn(usize, &mut String),
-    ) -> Result<Vec<Option<String>>> {
+    ) -> Result<Vec<Option<V>>> {
         let make = |i| {
             let mut k = String::new();
             key(i, &mut k);
@@ -282,13 +282,13 @@ impl Executor {
     /// The standalone half of [`Executor::mget_keys`] and [`Executor::mget`]:
     /// up to [`BATCH_CHUNK`] keys as one plain `MGET`, more as a pipeline of
     /// such `MGET`s (one round trip).
-    async fn mget_one_server(
+    async fn mget_one_server<V: FromRedisValue + 'static>(
         &self,
         op: Operation,
         count: usize,
         key_len: usize,
         key: impl Fn(usize, &mut String),
-    ) -> Result<Vec<Option<String>>> {
+    ) -> Result<Vec<Option<V>>> {
         let mut buffer = String::new();
         let mut command = |indexes: std::ops::Range<usize>| {
             let mut cmd = Cmd::with_capacity(indexes.len() + 1, 4 + key_len * indexes.len());
@@ -308,7 +308,7 @@ impl Executor {
         for start in (0..count).step_by(BATCH_CHUNK) {
             pipe.add_command(command(start..count.min(start + BATCH_CHUNK)));
         }
-        let chunks: Vec<Vec<Option<String>>> = self.query(op, &pipe).await?;
+        let chunks: Vec<Vec<Option<V>>> = self.query(op, &pipe).await?;
         Ok(chunks.into_iter().flatten().collect())
     }
 
@@ -320,7 +320,11 @@ impl Executor {
     /// when one of its parts was redirected during a failover it failed to put
     /// the replies back together ("Mismatch in the number of multi-slot
     /// results"), so the core does the split.
-    pub(crate) async fn mget(&self, op: Operation, keys: &[String]) -> Result<Vec<Option<String>>> {
+    pub(crate) async fn mget<V: FromRedisValue + 'static>(
+        &self,
+        op: Operation,
+        keys: &[String],
+    ) -> Result<Vec<Option<V>>> {
         if !self.inner.config.is_cluster() {
             let key_len = keys.first().map_or(0, String::len);
             return self
@@ -345,10 +349,10 @@ impl Executor {
         let replies = futures_util::future::try_join_all(
             parts
                 .iter()
-                .map(|(_, cmd)| self.query::<Vec<Option<String>>, _>(op, cmd)),
+                .map(|(_, cmd)| self.query::<Vec<Option<V>>, _>(op, cmd)),
         )
         .await?;
-        let mut values = vec![None; keys.len()];
+        let mut values: Vec<Option<V>> = std::iter::repeat_with(|| None).take(keys.len()).collect();
         for ((indexes, _), reply) in parts.iter().zip(replies) {
             if reply.len() != indexes.len() {
                 return Err(Error::new(

@@ -9,7 +9,7 @@ use super::wrong_type_names;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::keys::LinkKeys;
-use crate::model::{parse_pod, parse_pod_id, parse_pod_keyed, TrySetOutcome};
+use crate::model::{not_a_pod, parse_pod, parse_pod_id, StoredLink, TrySetOutcome};
 use crate::operation::Operation;
 use crate::scripts;
 use crate::validate::{validate_name, validate_pod, validate_ttl, validate_uid_count, NameKind};
@@ -28,7 +28,7 @@ impl Executor {
         let op = Operation::SetLinkedPod;
         self.run(op, async {
             let keys = self.link_write_keys(ns, uid, svc, pod, persist)?;
-            let previous: Option<String> = self
+            let previous: Option<StoredLink> = self
                 .eval(
                     op,
                     &scripts::SET_LINKED_POD,
@@ -53,7 +53,7 @@ impl Executor {
         let op = Operation::TrySetLinkedPod;
         self.run(op, async {
             let keys = self.link_write_keys(ns, uid, svc, pod, persist)?;
-            let (ok, current): (i64, String) = self
+            let (ok, current): (i64, StoredLink) = self
                 .eval(
                     op,
                     &scripts::TRY_SET_LINKED_POD,
@@ -99,7 +99,7 @@ impl Executor {
         persist: i64,
     ) -> Result<Option<i64>> {
         let pod = pod.map_or_else(String::new, |pod| pod.to_string());
-        let linked: Option<String> = self
+        let linked: Option<StoredLink> = self
             .eval(
                 op,
                 &scripts::SET_LINKED_POD_IF_ABSENT,
@@ -125,7 +125,8 @@ impl Executor {
     pub(super) async fn read_link(&self, op: Operation, link: &str) -> Result<Option<i64>> {
         let mut cmd = redis::Cmd::with_capacity(2, 3 + link.len());
         cmd.arg("GET").arg(link);
-        let value: Option<String> = self.query(op, &cmd).await.map_err(wrong_type_names(link))?;
+        let value: Option<StoredLink> =
+            self.query(op, &cmd).await.map_err(wrong_type_names(link))?;
         parse_pod(link, value)
     }
 
@@ -140,7 +141,7 @@ impl Executor {
         self.run(op, async {
             let link = self.link_key(ns, uid, svc)?;
             // One script reads the value and its TTL at one instant.
-            let value: Option<String> = self
+            let value: Option<StoredLink> = self
                 .eval(op, &scripts::READ_PERSISTENT_LINK, &[&link], &[])
                 .await?;
             parse_pod(&link, value)
@@ -164,27 +165,40 @@ impl Executor {
                 validate_name(NameKind::Uid, uid.as_ref())?;
             }
             self.monitor().batch(op, uids.len());
-            let mut by_pod: BTreeMap<i64, Vec<String>> = BTreeMap::new();
             if uids.is_empty() {
-                return Ok(by_pod);
+                return Ok(BTreeMap::new());
             }
             let parts = self.keys().link_key_parts(ns, svc);
             let key_len = parts.len_without_uid() + 8;
-            let values = self
+            let values: Vec<Option<StoredLink>> = self
                 .mget_keys(op, uids.len(), key_len, |i, key| {
                     parts.push(key, uids[i].as_ref())
                 })
                 .await?;
-            for (uid, value) in uids.iter().zip(values) {
-                let link = || self.keys().link_key(ns, uid.as_ref(), svc);
-                if let Some(pod) = parse_pod_keyed(value, link)? {
-                    by_pod
-                        .entry(pod)
-                        .or_default()
-                        .push(uid.as_ref().to_string());
+            // (pod, index) of each linked uid, sorted: the map is then built
+            // in one pass, each pod's uids in request order and its list
+            // sized once (one tree lookup and push per uid cost a tenth of
+            // the client's CPU in the mixed workload, issue 14).
+            let mut linked: Vec<(i64, usize)> = Vec::with_capacity(values.len());
+            for (i, value) in values.into_iter().enumerate() {
+                match value {
+                    None => {}
+                    Some(StoredLink::Pod(pod)) => linked.push((pod, i)),
+                    Some(StoredLink::NotAPod) => {
+                        return Err(not_a_pod(&self.keys().link_key(ns, uids[i].as_ref(), svc)))
+                    }
                 }
             }
-            Ok(by_pod)
+            linked.sort_unstable();
+            let uids_of = |run: &[(i64, usize)]| -> Vec<String> {
+                run.iter()
+                    .map(|&(_, i)| uids[i].as_ref().to_string())
+                    .collect()
+            };
+            Ok(linked
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|run| (run[0].0, uids_of(run)))
+                .collect())
         })
         .await
     }

@@ -175,30 +175,20 @@ impl Executor {
                     parts.push(key, uids[i].as_ref())
                 })
                 .await?;
-            // (pod, index) of each linked uid, sorted: the map is then built
-            // in one pass, each pod's uids in request order and its list
-            // sized once (one tree lookup and push per uid cost a tenth of
-            // the client's CPU in the mixed workload, issue 14).
-            let mut linked: Vec<(i64, usize)> = Vec::with_capacity(values.len());
-            for (i, value) in values.into_iter().enumerate() {
+            let mut by_pod: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+            for (uid, value) in uids.iter().zip(values) {
                 match value {
                     None => {}
-                    Some(StoredLink::Pod(pod)) => linked.push((pod, i)),
+                    Some(StoredLink::Pod(pod)) => by_pod
+                        .entry(pod)
+                        .or_default()
+                        .push(uid.as_ref().to_string()),
                     Some(StoredLink::NotAPod) => {
-                        return Err(not_a_pod(&self.keys().link_key(ns, uids[i].as_ref(), svc)))
+                        return Err(not_a_pod(&self.keys().link_key(ns, uid.as_ref(), svc)))
                     }
                 }
             }
-            linked.sort_unstable();
-            let uids_of = |run: &[(i64, usize)]| -> Vec<String> {
-                run.iter()
-                    .map(|&(_, i)| uids[i].as_ref().to_string())
-                    .collect()
-            };
-            Ok(linked
-                .chunk_by(|a, b| a.0 == b.0)
-                .map(|run| (run[0].0, uids_of(run)))
-                .collect())
+            Ok(by_pod)
         })
         .await
     }

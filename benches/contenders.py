@@ -143,15 +143,15 @@ class Contender:
     notes: List[str] = field(default_factory=list)
 
 
-def rust_cli(c: int) -> Callable[[str, float, float], List[str]]:
+def rust_cli(c: int, tcp_nodelay: bool = True) -> Callable[[str, float, float], List[str]]:
     return lambda url, d, w: [CLI, "--url", url, "bench", "--workload", "mixed", "--concurrency",
                               str(c), "--duration-s", str(d), "--warmup-s", str(w), "--no-prepare",
-                              "--json", "--progress", "never"]
+                              "--json", "--progress", "never", "--tcp-nodelay", str(tcp_nodelay).lower()]
 
 
-def plain_rs(c: int) -> Callable[[str, float, float], List[str]]:
+def plain_rs(c: int, tcp_nodelay: bool = False) -> Callable[[str, float, float], List[str]]:
     return lambda url, d, w: [PLAIN_RS, "--url", url, "--concurrency", str(c), "--duration-s",
-                              str(d), "--warmup-s", str(w)]
+                              str(d), "--warmup-s", str(w), "--tcp-nodelay", str(tcp_nodelay).lower()]
 
 
 def c_abi(c: int, thread_connections: int = 0) -> Callable[[str, float, float], List[str]]:
@@ -208,6 +208,12 @@ def contenders(py_builds: Optional[Dict[str, str]] = None) -> List[Contender]:
         out += [
             Contender(f"rust-{c}", "Rust", c, "tasks", f"plain-redis-rs-{c}", ["cli"], rust_cli(c)),
             Contender(f"plain-redis-rs-{c}", "Rust", c, "tasks", None, ["cli", "plain"], plain_rs(c)),
+            # The same socket option on both sides: the core turns TCP_NODELAY on by
+            # default, the redis crate leaves it off (docs/performance.md).
+            Contender(f"rust-{c}-nagle", "Rust", c, "tasks, tcp_nodelay false", f"plain-redis-rs-{c}", ["cli"],
+                      rust_cli(c, tcp_nodelay=False)),
+            Contender(f"plain-redis-rs-{c}-nodelay", "Rust", c, "tasks, TCP_NODELAY on", None, ["cli", "plain"],
+                      plain_rs(c, tcp_nodelay=True)),
             Contender(f"c-abi-{c}", "C", c, "threads", None, ["cli", "clib", "c"], c_abi(c)),
             Contender(f"c-abi-{c}-threads", "C", c, "threads, thread_connections", f"c-abi-{c}",
                       ["cli", "clib", "c"], c_abi(c, thread_connections=c)),

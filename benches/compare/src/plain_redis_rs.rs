@@ -7,7 +7,12 @@
 //!
 //! ```text
 //! plain-redis-rs --url redis://127.0.0.1:6399 --concurrency 64 --duration-s 5 [--warmup-s 1]
+//!                [--tcp-nodelay false|true]
 //! ```
+//!
+//! `--tcp-nodelay` defaults to `false`, the `redis` crate's default (Nagle's algorithm
+//! on); the core turns `TCP_NODELAY` on by default (`docs/performance.md`), so the
+//! `plain-redis-rs-*-nodelay` contenders compare on the same socket option.
 //!
 //! The data set is the one `stateful-redis bench` prepares (the driver writes it first).
 //! The mix, the random choices and the output (one JSON line: ops, ops_per_s, p50_us,
@@ -22,6 +27,7 @@ use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use redis::aio::MultiplexedConnection;
+use redis::io::tcp::TcpSettings;
 use redis::Script;
 use stateful_redis::{scripts, KeySchema};
 
@@ -31,13 +37,14 @@ const SERVICES: [&str; 4] = ["svc0", "svc1", "svc2", "svc3"];
 const PODS: i64 = 32;
 const BATCH: usize = 100;
 const USAGE: &str =
-    "usage: plain-redis-rs --url URL [--concurrency N] [--duration-s S] [--warmup-s S]";
+    "usage: plain-redis-rs --url URL [--concurrency N] [--duration-s S] [--warmup-s S] [--tcp-nodelay B]";
 
 struct Args {
     url: String,
     concurrency: usize,
     duration: Duration,
     warmup: Duration,
+    tcp_nodelay: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         concurrency: 1,
         duration: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
+        tcp_nodelay: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,6 +70,9 @@ fn parse_args() -> Result<Args, String> {
             }
             "--duration-s" => args.duration = seconds(&value)?,
             "--warmup-s" => args.warmup = seconds(&value)?,
+            "--tcp-nodelay" => {
+                args.tcp_nodelay = value.parse().map_err(|_| "--tcp-nodelay: true or false")?
+            }
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -190,7 +201,10 @@ fn main() {
         .expect("runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
-        let client = redis::Client::open(args.url.as_str()).expect("valid url");
+        let info = redis::IntoConnectionInfo::into_connection_info(args.url.as_str())
+            .expect("valid url")
+            .set_tcp_settings(TcpSettings::default().set_nodelay(args.tcp_nodelay));
+        let client = redis::Client::open(info).expect("valid url");
         let con = client
             .get_multiplexed_async_connection()
             .await

@@ -425,7 +425,8 @@ impl Executor {
             let _deadline = self
                 .thread_connections()
                 .map(|_| CallDeadline::set(start + deadline));
-            match tokio::time::timeout(deadline, call).await {
+            // From `start`, read once for the deadline and the duration.
+            match tokio::time::timeout_at((start + deadline).into(), call).await {
                 Ok(result) => result,
                 Err(_) => Err(Error::timeout(deadline).with_retryable(op.is_idempotent())),
             }
@@ -435,7 +436,7 @@ impl Executor {
                 Ok(_) => Ok(()),
                 Err(e) => Err(e.code()),
             };
-            inner.monitor.record(op, start.elapsed(), outcome);
+            inner.monitor.record_since(op, start, outcome);
         }
         result.map_err(|e| e.with_operation(op.name()))
     }

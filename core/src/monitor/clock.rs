@@ -36,6 +36,23 @@ impl Clock {
             Clock::Manual(manual) => manual.nanos.load(Relaxed) / 1_000_000_000,
         }
     }
+
+    /// The time since `started` and the whole seconds since the clock's
+    /// origin, from one reading of the monotonic clock (a recorded call's
+    /// duration and the second it counts in).
+    #[inline]
+    pub fn since(&self, started: Instant) -> (Duration, u64) {
+        match self {
+            Clock::Monotonic(origin) => {
+                let now = Instant::now();
+                (
+                    now.saturating_duration_since(started),
+                    now.saturating_duration_since(*origin).as_secs(),
+                )
+            }
+            Clock::Manual(_) => (started.elapsed(), self.now_secs()),
+        }
+    }
 }
 
 /// A clock for tests: starts at 0, moves with [`ManualClock::advance`].

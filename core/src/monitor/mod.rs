@@ -174,6 +174,17 @@ impl Monitor {
             .record(op.index(), nanos_of(duration), sec, code.is_some(), code);
     }
 
+    /// As [`Monitor::record`], for a call that started at `started` and ends
+    /// now: one clock read gives both its duration and the second it counts in.
+    #[inline]
+    pub fn record_since(&self, op: Operation, started: Instant, outcome: Result<(), ErrorCode>) {
+        let (duration, sec) = self.clock.since(started);
+        let code = outcome.err();
+        self.current
+            .load()
+            .record(op.index(), nanos_of(duration), sec, code.is_some(), code);
+    }
+
     /// Records one call of an application operation. At most
     /// [`names::MAX_APP_OPERATIONS`] distinct names are kept apart; later or
     /// invalid names are counted as `other`. A built-in operation's name records

@@ -1,11 +1,14 @@
 //! The workload generator behind `stateful-redis bench` and the benchmarks in
 //! `benches/`: a weighted mix of operations over a space of uids and services,
-//! N calls in flight, for a duration. Latencies go to one histogram per worker and
-//! operation (no shared state on the hot path) and are merged at the end.
+//! N calls in flight, for a duration. Latencies go to one histogram per operation,
+//! shared by the run's workers behind a lock: uncontended on the current-thread
+//! runtime the benchmark uses, and a few hot histograms instead of one set per
+//! worker (64 workers x 5 operations of 20 KiB each cost about 0.1 µs more per
+//! recorded call in a profile at 64 in flight; `benches/RESULTS.md`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -188,7 +191,8 @@ pub struct RunResult {
     pub error_codes: BTreeMap<String, u64>,
 }
 
-struct WorkerStats {
+#[derive(Clone)]
+struct RunStats {
     latencies: Vec<Histogram<u64>>,
     errors: Vec<u64>,
     error_codes: BTreeMap<String, u64>,
@@ -267,29 +271,50 @@ pub async fn run_with(
         cancel: limit.cancel,
     });
     let total_weight: u32 = spec.mix.iter().map(|(_, w)| *w).sum();
+    let stats = Arc::new(Mutex::new(RunStats::for_mix(spec)));
     let workers: Vec<_> = (0..concurrency.max(1))
         .map(|worker| {
-            let (exec, spec, budget) = (exec.clone(), spec.clone(), budget.clone());
-            tokio::spawn(async move { worker_loop(exec, spec, worker, total_weight, budget).await })
+            let (exec, spec, budget, stats) =
+                (exec.clone(), spec.clone(), budget.clone(), stats.clone());
+            tokio::spawn(async move {
+                worker_loop(exec, spec, worker, total_weight, budget, stats).await
+            })
         })
         .collect();
-    let mut merged = WorkerStats {
-        latencies: (0..Operation::ALL.len()).map(|_| new_histogram()).collect(),
-        errors: vec![0; Operation::ALL.len()],
-        error_codes: BTreeMap::new(),
-    };
     for worker in workers {
-        let stats = worker.await.expect("worker task");
-        for (i, h) in stats.latencies.iter().enumerate() {
-            merged.latencies[i].add(h).expect("same bounds");
-            merged.errors[i] += stats.errors[i];
-        }
-        for (code, n) in stats.error_codes {
-            *merged.error_codes.entry(code).or_default() += n;
-        }
+        worker.await.expect("worker task");
     }
+    // Every worker has finished and dropped its handle on the stats.
+    let merged = match Arc::try_unwrap(stats) {
+        Ok(stats) => stats.into_inner().unwrap_or_else(PoisonError::into_inner),
+        Err(shared) => shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
+    };
     let elapsed = started.elapsed().as_secs_f64();
     summarize(merged, concurrency, elapsed)
+}
+
+impl RunStats {
+    /// Histograms only for the operations the mix can pick.
+    fn for_mix(spec: &WorkloadSpec) -> RunStats {
+        RunStats {
+            latencies: Operation::ALL
+                .iter()
+                .map(|op| {
+                    if spec.mix.iter().any(|(m, w)| m == op && *w > 0) {
+                        new_histogram()
+                    } else {
+                        // Never recorded into: a minimal, empty histogram.
+                        Histogram::new(2).expect("valid precision")
+                    }
+                })
+                .collect(),
+            errors: vec![0; Operation::ALL.len()],
+            error_codes: BTreeMap::new(),
+        }
+    }
 }
 
 async fn worker_loop(
@@ -298,24 +323,9 @@ async fn worker_loop(
     worker: usize,
     total_weight: u32,
     budget: Arc<Budget>,
-) -> WorkerStats {
+    stats: Arc<Mutex<RunStats>>,
+) {
     let mut rng = SmallRng::seed_from_u64(0x5eed ^ worker as u64);
-    // Histograms only for the operations this worker can pick.
-    let mut stats = WorkerStats {
-        latencies: Operation::ALL
-            .iter()
-            .map(|op| {
-                if spec.mix.iter().any(|(m, w)| m == op && *w > 0) {
-                    new_histogram()
-                } else {
-                    // Never recorded into: a minimal, empty histogram.
-                    Histogram::new(2).expect("valid precision")
-                }
-            })
-            .collect(),
-        errors: vec![0; Operation::ALL.len()],
-        error_codes: BTreeMap::new(),
-    };
     let services: Vec<String> = (0..spec.services).map(|s| spec.service(s)).collect();
     let namespaces = spec.namespace_names();
     let mut batch: Vec<String> = Vec::with_capacity(spec.batch_size);
@@ -399,6 +409,7 @@ async fn worker_loop(
             Operation::GetPodLoads => exec.get_pod_loads(ns, svc, None).await.map(drop),
         };
         let nanos = call_started.elapsed().as_nanos() as u64;
+        let mut stats = stats.lock().unwrap_or_else(PoisonError::into_inner);
         stats.latencies[op.index()].saturating_record(nanos.max(1_000));
         if let Err(e) = outcome {
             stats.errors[op.index()] += 1;
@@ -408,14 +419,13 @@ async fn worker_loop(
                 .or_default() += 1;
         }
     }
-    stats
 }
 
 fn micros(h: &Histogram<u64>, quantile: f64) -> f64 {
     h.value_at_quantile(quantile) as f64 / 1_000.0
 }
 
-fn summarize(stats: WorkerStats, concurrency: usize, elapsed: f64) -> RunResult {
+fn summarize(stats: RunStats, concurrency: usize, elapsed: f64) -> RunResult {
     let mut all = new_histogram();
     let mut per_op = BTreeMap::new();
     let mut errors = 0;

@@ -352,7 +352,7 @@ pub(crate) fn open_standalone_replacement(
     let manager = ConnectionManager::new_lazy_with_config(client, manager_config(config))?;
     Ok(Arc::new(PooledConnection::new(
         Connection::Standalone(manager),
-        Some(Instant::now() + config.connect_timeout()),
+        Some(config.connect_deadline(Instant::now())),
     )))
 }
 

@@ -423,3 +423,34 @@ fn thread_connections_authenticate_select_and_use_unix_sockets() {
     assert_eq!(link_and_read_back(&exec, "u2", 7), None);
     assert_eq!(named_clients(&unix), 2);
 }
+
+/// Timeouts of `u64::MAX` milliseconds ("never", as a caller may write it) are
+/// accepted and work: every deadline is computed without overflowing the
+/// clock, on a thread connection and on the shared connection, and when a
+/// killed connection is replaced. (Adding such a timeout to an `Instant`
+/// panics.)
+#[test]
+fn timeouts_of_u64_max_milliseconds_work() {
+    let server = common::start_server();
+    let never = Duration::from_millis(u64::MAX);
+    for thread_connections in [0, 1] {
+        let config = common::config_for(&server)
+            .command_timeout(never)
+            .connect_timeout(never)
+            .thread_connections(thread_connections)
+            .build()
+            .unwrap();
+        let exec = BlockingExecutor::connect(config).unwrap();
+        let uid = format!("never-{thread_connections}");
+        assert_eq!(link_and_read_back(&exec, &uid, 4), None);
+        server
+            .command(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"])
+            .unwrap();
+        // The read finds its connection gone and is retried on a new one.
+        assert_eq!(
+            exec.call(|e| e.get_linked_pod("ns", &uid, "chat")).unwrap(),
+            Some(4),
+            "thread_connections {thread_connections}"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 //! options object (both through serde). Unknown options are refused with `CONFIG`.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 
@@ -172,6 +172,16 @@ impl Config {
         Duration::from_millis(self.options.connect_timeout_ms)
     }
 
+    /// When the command timeout of a call that started at `start` runs out.
+    pub fn command_deadline(&self, start: Instant) -> Instant {
+        instant_after(start, self.command_timeout())
+    }
+
+    /// When a connection opened at `start` must have connected.
+    pub fn connect_deadline(&self, start: Instant) -> Instant {
+        instant_after(start, self.connect_timeout())
+    }
+
     pub fn key_schema(&self) -> KeySchema {
         self.options.key_schema.schema()
     }
@@ -220,6 +230,15 @@ fn apply_options(info: ConnectionInfo, options: &Options) -> ConnectionInfo {
     let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(options.tcp_nodelay);
     info.set_redis_settings(redis_settings)
         .set_tcp_settings(tcp)
+}
+
+/// `start + timeout`, or 30 years on when that is past the clock's range (a
+/// timeout of `u64::MAX` ms means "never"; where `Instant` counts nanoseconds in
+/// 64 bits, adding it would panic).
+fn instant_after(start: Instant, timeout: Duration) -> Instant {
+    start
+        .checked_add(timeout)
+        .unwrap_or_else(|| start + Duration::from_secs(30 * 365 * 86_400))
 }
 
 fn parse_url(url: &str) -> Result<ConnectionInfo> {

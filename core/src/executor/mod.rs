@@ -424,9 +424,9 @@ impl Executor {
             // (nothing to set when they cannot use a thread connection).
             let _deadline = self
                 .thread_connections()
-                .map(|_| CallDeadline::set(start + deadline));
+                .map(|_| CallDeadline::set(inner.config.command_deadline(start)));
             // From `start`, read once for the deadline and the duration.
-            match tokio::time::timeout_at((start + deadline).into(), call).await {
+            match tokio::time::timeout_at(inner.config.command_deadline(start).into(), call).await {
                 Ok(result) => result,
                 Err(_) => Err(Error::timeout(deadline).with_retryable(op.is_idempotent())),
             }

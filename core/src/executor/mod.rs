@@ -419,16 +419,17 @@ impl Executor {
             if inner.config.options.monitor {
                 self.note_call_started();
             }
-            let deadline = inner.config.command_timeout();
+            // From `start`, read once for the deadline and the duration.
+            let deadline = inner.config.command_deadline(start);
             // The round trips on this thread bound their sockets by it
             // (nothing to set when they cannot use a thread connection).
             let _deadline = self
                 .thread_connections()
-                .map(|_| CallDeadline::set(inner.config.command_deadline(start)));
-            // From `start`, read once for the deadline and the duration.
-            match tokio::time::timeout_at(inner.config.command_deadline(start).into(), call).await {
+                .map(|_| CallDeadline::set(deadline));
+            match tokio::time::timeout_at(deadline.into(), call).await {
                 Ok(result) => result,
-                Err(_) => Err(Error::timeout(deadline).with_retryable(op.is_idempotent())),
+                Err(_) => Err(Error::timeout(inner.config.command_timeout())
+                    .with_retryable(op.is_idempotent())),
             }
         };
         if inner.config.options.monitor {

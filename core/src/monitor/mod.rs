@@ -167,11 +167,7 @@ impl Monitor {
     /// Records one call of an executor operation.
     #[inline]
     pub fn record(&self, op: Operation, duration: Duration, outcome: Result<(), ErrorCode>) {
-        let sec = self.clock.now_secs();
-        let code = outcome.err();
-        self.current
-            .load()
-            .record(op.index(), nanos_of(duration), sec, code.is_some(), code);
+        self.record_in(op, duration, self.clock.now_secs(), outcome);
     }
 
     /// As [`Monitor::record`], for a call that started at `started` and ends
@@ -179,6 +175,18 @@ impl Monitor {
     #[inline]
     pub fn record_since(&self, op: Operation, started: Instant, outcome: Result<(), ErrorCode>) {
         let (duration, sec) = self.clock.since(started);
+        self.record_in(op, duration, sec, outcome);
+    }
+
+    /// Records one call of `op` that took `duration`, in second `sec` of the clock.
+    #[inline]
+    fn record_in(
+        &self,
+        op: Operation,
+        duration: Duration,
+        sec: u64,
+        outcome: Result<(), ErrorCode>,
+    ) {
         let code = outcome.err();
         self.current
             .load()

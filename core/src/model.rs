@@ -86,22 +86,29 @@ pub fn parse_pod_id(text: &str) -> Option<i64> {
 /// A link value read from `key`: a pod id, or `DATA` naming the key.
 #[inline]
 pub(crate) fn parse_pod(key: &str, value: Option<StoredLink>) -> Result<Option<i64>> {
+    parse_pod_keyed(value, || key.to_string())
+}
+
+/// As [`parse_pod`], the key's name made only for the error (a batch read
+/// keeps no key strings).
+#[inline]
+pub(crate) fn parse_pod_keyed(
+    value: Option<StoredLink>,
+    key: impl FnOnce() -> String,
+) -> Result<Option<i64>> {
     match value {
         None => Ok(None),
         Some(StoredLink::Pod(pod)) => Ok(Some(pod)),
-        Some(StoredLink::NotAPod) => Err(not_a_pod(key)),
+        Some(StoredLink::NotAPod) => Err(Error::data(format!(
+            "key {} holds a link that is not a pod id",
+            key()
+        ))),
     }
-}
-
-/// The `DATA` error of a link value that is not a pod id.
-#[cold]
-pub(crate) fn not_a_pod(key: &str) -> Error {
-    Error::data(format!("key {key} holds a link that is not a pod id"))
 }
 
 /// A link value as a read receives it, parsed straight from the reply (no
 /// string made for it): a pod id, or a value that is not one, which the
-/// caller reports as `DATA` naming its key ([`parse_pod`], [`not_a_pod`]). The same rules as
+/// caller reports as `DATA` naming its key ([`parse_pod`]). The same rules as
 /// [`parse_pod_id`]; bytes that are not UTF-8 are not a pod id either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StoredLink {

@@ -9,7 +9,7 @@ use super::wrong_type_names;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::keys::LinkKeys;
-use crate::model::{not_a_pod, parse_pod, parse_pod_id, StoredLink, TrySetOutcome};
+use crate::model::{parse_pod, parse_pod_id, parse_pod_keyed, StoredLink, TrySetOutcome};
 use crate::operation::Operation;
 use crate::scripts;
 use crate::validate::{validate_name, validate_pod, validate_ttl, validate_uid_count, NameKind};
@@ -177,15 +177,12 @@ impl Executor {
                 .await?;
             let mut by_pod: BTreeMap<i64, Vec<String>> = BTreeMap::new();
             for (uid, value) in uids.iter().zip(values) {
-                match value {
-                    None => {}
-                    Some(StoredLink::Pod(pod)) => by_pod
+                let link = || self.keys().link_key(ns, uid.as_ref(), svc);
+                if let Some(pod) = parse_pod_keyed(value, link)? {
+                    by_pod
                         .entry(pod)
                         .or_default()
-                        .push(uid.as_ref().to_string()),
-                    Some(StoredLink::NotAPod) => {
-                        return Err(not_a_pod(&self.keys().link_key(ns, uid.as_ref(), svc)))
-                    }
+                        .push(uid.as_ref().to_string());
                 }
             }
             Ok(by_pod)

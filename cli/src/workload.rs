@@ -191,7 +191,7 @@ pub struct RunResult {
     pub error_codes: BTreeMap<String, u64>,
 }
 
-#[derive(Clone)]
+#[derive(Default)]
 struct RunStats {
     latencies: Vec<Histogram<u64>>,
     errors: Vec<u64>,
@@ -284,14 +284,7 @@ pub async fn run_with(
     for worker in workers {
         worker.await.expect("worker task");
     }
-    // Every worker has finished and dropped its handle on the stats.
-    let merged = match Arc::try_unwrap(stats) {
-        Ok(stats) => stats.into_inner().unwrap_or_else(PoisonError::into_inner),
-        Err(shared) => shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone(),
-    };
+    let merged = std::mem::take(&mut *stats.lock().unwrap_or_else(PoisonError::into_inner));
     let elapsed = started.elapsed().as_secs_f64();
     summarize(merged, concurrency, elapsed)
 }

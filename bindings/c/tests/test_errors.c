@@ -64,6 +64,15 @@ static int clients_named(redisContext *c, const char *name) {
     return count;
 }
 
+/* An executor whose connections are named `<prefix>-<pid>` (written to `name`),
+ * with more JSON members `options` beside `client_name`. */
+static SrExecutor *named_executor(char name[64], const char *prefix, const char *options) {
+    char json[256];
+    snprintf(name, 64, "%s-%ld", prefix, (long)getpid());
+    snprintf(json, sizeof json, "\"client_name\": \"%s\", %s", name, options);
+    return t_executor(json);
+}
+
 static void test_client_name(void) {
     SrExecutor *out = (SrExecutor *)0x1;
     char name[64], json[256];
@@ -76,9 +85,7 @@ static void test_client_name(void) {
         CHECK(out == (SrExecutor *)0x1); /* nothing made, nothing connected */
     }
     CHECK(strstr(sr_last_error_message(), "caf") == NULL);
-    snprintf(name, sizeof name, "c-router-%ld", (long)getpid());
-    snprintf(json, sizeof json, "\"client_name\": \"%s\", \"connections\": 2", name);
-    SrExecutor *ex = t_executor(json);
+    SrExecutor *ex = named_executor(name, "c-router", "\"connections\": 2");
     CHECK_EQ_INT(clients_named(raw, name), 2);
     sr_executor_free(ex);
     redisFree(raw);
@@ -109,12 +116,10 @@ static void kill_clients_named(redisContext *c, const char *name) {
  * named connection beside the shared one; a killed one is replaced (a read
  * retries) and freeing the executor closes them all. */
 static void test_thread_connections(void) {
-    char name[64], json[256];
+    char name[64];
     int64_t pod = 0;
     redisContext *raw = t_redis();
-    snprintf(name, sizeof name, "c-threads-%ld", (long)getpid());
-    snprintf(json, sizeof json, "\"client_name\": \"%s\", \"thread_connections\": 2", name);
-    SrExecutor *ex = t_executor(json);
+    SrExecutor *ex = named_executor(name, "c-threads", "\"thread_connections\": 2");
     CHECK_EQ_INT(clients_named(raw, name), 1);
     CHECK_OK(sr_set_linked_pod(ex, "c:tc", "u1", "chat", 7, -1, &pod));
     CHECK_EQ_INT(pod, SR_NO_POD);
@@ -140,12 +145,10 @@ static void test_thread_connections(void) {
 /* event_loop_connection (Node's option): the blocking API has no event loop,
  * so it is accepted and opens nothing beside the shared connection. */
 static void test_event_loop_connection_opens_nothing(void) {
-    char name[64], json[256];
+    char name[64];
     int64_t pod = 0;
     redisContext *raw = t_redis();
-    snprintf(name, sizeof name, "c-el-%ld", (long)getpid());
-    snprintf(json, sizeof json, "\"client_name\": \"%s\", \"event_loop_connection\": true", name);
-    SrExecutor *ex = t_executor(json);
+    SrExecutor *ex = named_executor(name, "c-el", "\"event_loop_connection\": true");
     CHECK_OK(sr_get_linked_pod(ex, "c:el", "u1", "chat", &pod));
     CHECK_EQ_INT(pod, SR_NO_POD);
     CHECK_EQ_INT(clients_named(raw, name), 1);
